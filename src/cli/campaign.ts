@@ -1,0 +1,223 @@
+/**
+ * `autoresearch run` and `demo` share this: set up (or resume) a campaign in a repository, drive
+ * it with the local adapters, and write its report. Campaign decisions stay in src/core.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
+import type { LedgerEvent } from "../core/events.js";
+import { campaignBranch } from "../core/names.js";
+import { renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize, type CampaignSummary } from "../core/report.js";
+import { type CampaignState, fold } from "../core/state.js";
+import { editableFiles } from "../core/surface.js";
+import { ConfigError, LedgerError, RepoStateError } from "../errors.js";
+import { drive } from "../local/driver.js";
+import { LocalExecutor } from "../local/executor.js";
+import { dirtyFiles, GitRepoHost, headCommit } from "../local/git.js";
+import { FileLedgerStore } from "../local/ledger.js";
+import { acquireLock } from "../local/lock.js";
+import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
+import { createProposer } from "../proposers/index.js";
+import { cliLogger, type Output, Progress } from "./output.js";
+
+/** Settings a user may override on the command line for one campaign. */
+export interface Overrides {
+  maxExperiments?: number;
+  parallel?: number;
+  experimentTimeout?: string;
+}
+
+export interface CampaignOptions {
+  root: string;
+  configPath?: string;
+  resume: boolean;
+  campaign?: string;
+  goal?: string;
+  source: "cli" | "demo";
+  overrides: Overrides;
+  out: Output;
+  signal: AbortSignal;
+}
+
+export interface CampaignOutcome {
+  state: CampaignState;
+  summary: CampaignSummary;
+  reportPath: string;
+  interrupted: boolean;
+}
+
+/** Environment variables never handed to an experiment: the experiment needs none of them. */
+const SECRET_ENV = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_.*|NPM_TOKEN)$/;
+
+export function experimentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !SECRET_ENV.test(k)));
+}
+
+/** Reads and validates the configuration file, with command-line overrides applied. */
+export async function loadConfig(root: string, configPath: string | undefined, overrides: Overrides): Promise<{ raw: Record<string, unknown>; config: Config; file: string }> {
+  const file = configPath ?? join(root, CONFIG_PATH);
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new ConfigError(`no configuration at ${shown}; run \`autoresearch init\` to write one`, [`${shown}: file not found`], shown);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0] ?? String(err);
+    throw new ConfigError(`${shown} is not valid YAML: ${msg}`, [`(yaml): ${msg}`], shown);
+  }
+  const obj = (raw && typeof raw === "object" ? { ...(raw as Record<string, unknown>) } : raw) as Record<string, unknown>;
+  if (obj && typeof obj === "object" && (overrides.maxExperiments || overrides.parallel || overrides.experimentTimeout)) {
+    const budget = { ...((obj.budget as Record<string, unknown>) ?? {}) };
+    if (overrides.maxExperiments) budget.max_experiments = overrides.maxExperiments;
+    if (overrides.parallel) budget.parallel = overrides.parallel;
+    if (overrides.experimentTimeout) budget.experiment_timeout = overrides.experimentTimeout;
+    obj.budget = budget;
+  }
+  return { raw: obj, config: parseConfig(obj, shown), file: shown };
+}
+
+/** Problems a valid config can still have in this repository (globs that match nothing). */
+export async function repositoryProblems(root: string, config: Config): Promise<string[]> {
+  const repo = new GitRepoHost(root);
+  const tracked = await repo.listFiles(await headCommit(root));
+  const problems: string[] = [];
+  config.editable.forEach((glob, i) => {
+    if (editableFiles(tracked, [glob]).length === 0) problems.push(`editable[${i}]: ${JSON.stringify(glob)} matches no file committed at HEAD`);
+  });
+  return problems;
+}
+
+async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLogger>): Promise<{ ledger: FileLedgerStore; events: LedgerEvent[]; id: string }> {
+  const { root, out } = opts;
+  if (opts.resume) {
+    const ids = await listCampaigns(root);
+    const id = opts.campaign ?? ids.at(-1);
+    if (!id || !ids.includes(id)) throw new RepoStateError(id ? `no campaign ${id} in ${root}/.autoresearch` : "there is no campaign to resume here; start one with `autoresearch run`");
+    const ledger = await FileLedgerStore.forCampaign(root, id);
+    const repaired = await ledger.repair();
+    if (repaired) log.warn("the ledger's last line was torn by a kill; it was moved aside", { backup: repaired.backup, line: repaired.line });
+    const { events } = await ledger.assertReadable();
+    if (events.length === 0) throw new LedgerError(`campaign ${id} has an empty ledger; start a new campaign instead`, ledger.file);
+    const state = fold(events);
+    if (state.stopped) throw new RepoStateError(`campaign ${id} has already finished (${state.stopped.reason}); start a new one with \`autoresearch run\``);
+    const resumed = await ledger.append([{ type: "campaign_resumed", reason: "resumed from the command line" }], state.lastSeq);
+    out.say(`Resuming campaign ${id} (${events.filter((e) => e.type === "run_finished").length} runs already recorded).`);
+    return { ledger, events: [...events, ...resumed], id };
+  }
+
+  const { raw, config, file } = await loadConfig(root, opts.configPath, opts.overrides);
+  const problems = await repositoryProblems(root, config);
+  if (problems.length) throw new ConfigError(`${file} does not fit this repository:\n${problems.map((p) => `  - ${p}`).join("\n")}`, problems, file);
+  const dirty = await dirtyFiles(root);
+  if (dirty.length) {
+    throw new RepoStateError(`the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}); experiments start from the last commit, so commit or stash them first`);
+  }
+  const unfinished: string[] = [];
+  for (const id of await listCampaigns(root)) {
+    const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
+    try {
+      if (events.length && !fold(events).stopped) unfinished.push(id);
+    } catch {
+      // An unreadable old campaign does not stop a new one.
+    }
+  }
+  if (unfinished.length) log.warn(`campaign ${unfinished.join(", ")} did not finish; continue it with \`autoresearch run --resume --campaign ${unfinished.at(-1)}\``);
+  const id = await nextCampaignId(root);
+  const ledger = await FileLedgerStore.forCampaign(root, id);
+  const base = await headCommit(root);
+  const goal = opts.goal ?? `Improve ${config.metric.name} (${config.metric.goal}).${config.proposer.instructions ? `\n\n${config.proposer.instructions}` : ""}`;
+  const events = await ledger.append([{ type: "campaign_started", campaign: id, config: raw, base_commit: base, goal, source: opts.source }], 0);
+  await new GitRepoHost(root).setBranch(campaignBranch(id), base);
+  return { ledger, events, id };
+}
+
+/** Runs (or resumes) a campaign in the repository at `opts.root`. */
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcome> {
+  const { root, out } = opts;
+  const log = cliLogger(out);
+  const lock = await acquireLock(root, { command: `autoresearch ${opts.source === "demo" ? "demo" : "run"}` });
+  try {
+    if (lock.staleFrom) log.warn(`took over the lock of a process that is gone (pid ${lock.staleFrom.pid}); if it was running a campaign, continue it with --resume`);
+    const { ledger, events, id } = await openCampaign(opts, log);
+    await lock.update({ campaign: id });
+    const state0 = fold(events);
+    const config = state0.config;
+    const deps = {
+      repo: new GitRepoHost(root),
+      executor: new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) }),
+      proposer: createProposer(config, { env: process.env }),
+      ledger,
+      logger: log,
+    };
+    out.say(
+      `Campaign ${id}: ${config.metric.goal} ${config.metric.name} · ${config.budget.max_experiments} experiments · ${config.budget.parallel} in parallel · ${config.proposer.kind} proposer · time box ${config.budget.experiment_timeout}s`,
+    );
+    const progress = new Progress(out);
+    progress.start();
+    let result: Awaited<ReturnType<typeof drive>>;
+    try {
+      result = await drive({ events, deps, clock: { now: () => new Date() }, signal: opts.signal, onUpdate: (s, r, ev) => progress.update(s, r, ev) });
+    } finally {
+      progress.stop();
+    }
+    const reportPath = await writeReport(root, id, result.state);
+    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Renders the campaign's Markdown report next to its ledger; returns its path. */
+export async function writeReport(root: string, id: string, state: CampaignState): Promise<string> {
+  const dir = campaignDir(root, id);
+  const traces: Record<number, string> = {};
+  for (const e of state.experiments) {
+    if (e?.phase !== "kept" || !e.traceFile) continue;
+    try {
+      traces[e.experiment] = await readFile(join(dir, e.traceFile), "utf8");
+    } catch {
+      // A missing trace file is shown as missing in the report, not an error.
+    }
+  }
+  const md = renderMarkdown(state, {
+    traces,
+    traceLink: (n) => `traces/${n}.md`,
+    reproduce: `git checkout ${campaignBranch(id)}\n${state.config.run}${state.config.eval ? `\n${state.config.eval}` : ""}`,
+  });
+  const path = reportFile(root, id);
+  await writeFile(path, md);
+  return path;
+}
+
+/** The end-of-campaign text: summary, table, chart and where things are. */
+export function finalText(outcome: CampaignOutcome, root: string, out: Output): string {
+  const { state } = outcome;
+  const lines = [
+    "",
+    renderTerminalSummary(state, { color: out.color, width: out.width }),
+    "",
+    renderTerminalChart(state, { color: out.color, width: out.width }),
+    "",
+    `Report:          ${relativeOrAbs(outcome.reportPath)}`,
+    `Campaign branch: ${campaignBranch(state.campaign)} in ${relativeOrAbs(root) || "."} (git log ${campaignBranch(state.campaign)})`,
+    `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
+  ];
+  if (outcome.interrupted) lines.push("", `Interrupted. Continue with: autoresearch run --resume --campaign ${state.campaign}`);
+  return lines.join("\n");
+}
+
+function relativeOrAbs(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith("..") ? p : r;
+}
+
+/** The `--json` summary line. */
+export function jsonSummary(outcome: CampaignOutcome): Record<string, unknown> {
+  return { ...outcome.summary, report: outcome.reportPath, branch: campaignBranch(outcome.state.campaign), interrupted: outcome.interrupted };
+}

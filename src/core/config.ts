@@ -1,0 +1,176 @@
+/**
+ * The campaign configuration (`.github/autoresearch.yml`): one strict zod schema, the single
+ * source for validation, defaults and the committed JSON Schema (`schema/autoresearch.schema.json`).
+ */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+
+/** Parses "300", "300s", "5m", "1.5h", "500ms" into seconds; undefined when malformed. */
+export function parseDurationSeconds(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value > 0 ? value : undefined;
+  const m = DURATION_RE.exec(value.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const factor = unit === "ms" ? 0.001 : unit === "s" ? 1 : unit === "m" ? 60 : 3600;
+  const seconds = n * factor;
+  return seconds > 0 ? seconds : undefined;
+}
+
+const Duration = z
+  .union([z.number(), z.string()])
+  .describe('A duration: seconds as a number, or a string such as "90s", "5m", "1h".')
+  .transform((v, ctx) => {
+    const s = parseDurationSeconds(v);
+    if (s === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected a positive duration such as "5m" or "90s", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+/** An improvement threshold: absolute (a number) or relative to the baseline ("0.5%"). */
+const Threshold = z
+  .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a number or a percentage such as "0.5%"')])
+  .describe('Smallest improvement that counts: absolute in metric units, or relative such as "0.5%".')
+  .transform((v) =>
+    typeof v === "number" ? { kind: "absolute" as const, value: v } : { kind: "relative" as const, value: Number(v.slice(0, -1)) / 100 },
+  );
+
+export const MetricConfigSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][\w.-]*$/, "expected a metric name made of letters, digits, _ . -")
+      .describe('Metric name; by default the last line "name: value" of the output is read.'),
+    goal: z.enum(["minimize", "maximize"]).describe("Whether lower or higher is better."),
+    pattern: z
+      .string()
+      .optional()
+      .describe('A regular expression with one capture group; the last match wins, e.g. "val loss ([0-9.eE+-]+)".'),
+    file: z
+      .string()
+      .optional()
+      .describe("Read the metric from this JSON file (relative to the repository) instead of the output; key = name."),
+  })
+  .superRefine((m, ctx) => {
+    if (m.pattern !== undefined) {
+      try {
+        const groups = new RegExp(`${m.pattern}|`).exec("")?.length ?? 1;
+        if (groups - 1 !== 1) ctx.addIssue({ code: "custom", path: ["pattern"], message: `expected exactly one capture group, found ${groups - 1}` });
+      } catch (err) {
+        ctx.addIssue({ code: "custom", path: ["pattern"], message: `invalid regular expression: ${(err as Error).message}` });
+      }
+    }
+    if (m.pattern !== undefined && m.file !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["file"], message: "use either pattern or file, not both" });
+    }
+  });
+
+export const BudgetConfigSchema = z.strictObject({
+  experiment_timeout: Duration.default(300).describe("Time box of one run; the whole process group is killed beyond it."),
+  max_experiments: z.number().int().min(1).default(50).describe("Experiments to propose, the baseline not counted."),
+  max_hours: z.number().positive().default(12).describe("Wall-clock limit of the campaign."),
+  max_cost_usd: z.number().min(0).default(20).describe("Limit on LLM spend in US dollars."),
+  parallel: z.number().int().min(1).max(64).default(1).describe("Runs in flight at once."),
+  patience: z.number().int().min(1).default(20).describe("Stop after this many experiments in a row without a keep."),
+});
+
+export const AcceptConfigSchema = z.strictObject({
+  repeats: z.number().int().min(1).max(20).default(3).describe("Runs per candidate once its first run looks promising."),
+  baseline_repeats: z.number().int().min(1).max(20).default(3).describe("Runs of the unchanged base commit."),
+  min_improvement: Threshold.default({ kind: "absolute", value: 0 }),
+  confidence: z.number().gt(0.5).lt(1).default(0.99).describe("Confidence of the one-sided test that the improvement is real."),
+  prefer_simpler: z.boolean().default(true).describe("Keep a change within the noise that removes more lines than it adds."),
+});
+
+export const ProposerConfigSchema = z.strictObject({
+  kind: z.enum(["mutate", "claude"]).default("mutate").describe("mutate: offline constant tuning; claude: an LLM agent."),
+  model: z.string().optional().describe("Model id for the claude proposer."),
+  knobs: z.array(z.string().min(1)).default([]).describe("mutate only: constants to tune (default: every top-level numeric constant)."),
+  instructions: z.string().default("").describe("Appended to the campaign goal."),
+  seed: z.number().int().default(1).describe("Seed of the proposer's randomness (mutate)."),
+});
+
+export const RunnerConfigSchema = z.strictObject({
+  workflow: z.string().default("autoresearch.yml").describe("GitHub only: the experiment workflow file name."),
+  runs_on: z.array(z.string()).default(["ubuntu-latest"]).describe("GitHub only: runner labels."),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    metric: MetricConfigSchema,
+    run: z.string().min(1).describe("The experiment command, run with a time box in the repository root."),
+    eval: z.string().min(1).optional().describe("Evaluation command, run after `run` with the locked files restored."),
+    editable: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("Globs of the files the proposer may change; never .github/**.")
+      .superRefine((globs, ctx) => {
+        globs.forEach((g, i) => {
+          if (g.startsWith("/") || g.split("/").includes("..")) ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
+          if (g === ".github" || g.startsWith(".github/")) ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} reaches .github/**, which is never editable` });
+        });
+      }),
+    budget: BudgetConfigSchema.default(BudgetConfigSchema.parse({})),
+    accept: AcceptConfigSchema.default(AcceptConfigSchema.parse({})),
+    proposer: ProposerConfigSchema.default(ProposerConfigSchema.parse({})),
+    runner: RunnerConfigSchema.default(RunnerConfigSchema.parse({})),
+    schedule: z.string().optional().describe("GitHub only: a cron expression that starts a campaign."),
+  })
+  .describe("autoresearch campaign configuration (.github/autoresearch.yml)");
+
+/** A validated configuration with defaults applied and durations in seconds. */
+export type Config = z.output<typeof ConfigSchema>;
+/** The configuration as written by a user. */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The conventional location of the configuration in a repository. */
+export const CONFIG_PATH = ".github/autoresearch.yml";
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return "(top level)";
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}
+
+/** One line per problem: "key.path: what was expected". */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join("\n");
+    }
+    return `${formatPath(issue.path)}: ${issue.message}`;
+  }).flatMap((l) => l.split("\n"));
+}
+
+/** Validates an already-parsed object; throws ConfigError listing every problem. */
+export function parseConfig(raw: unknown, file = CONFIG_PATH): Config {
+  if (raw === null || raw === undefined) throw new ConfigError(`${file} is empty`, [`(top level): expected a mapping with metric, run and editable`], file);
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new ConfigError(`${file} is invalid:\n${issues.map((i) => `  - ${i}`).join("\n")}`, issues, file);
+  }
+  return result.data;
+}
+
+/** Parses YAML text then validates it; YAML syntax errors name the line. */
+export function parseConfigText(text: string, file = CONFIG_PATH): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0] ?? String(err);
+    throw new ConfigError(`${file} is not valid YAML: ${msg}`, [`(yaml): ${msg}`], file);
+  }
+  return parseConfig(raw, file);
+}
+
+/** The threshold in metric units, given the baseline mean (relative thresholds scale with it). */
+export function minImprovementAbsolute(config: Config, baselineMean: number): number {
+  const t = config.accept.min_improvement;
+  return t.kind === "absolute" ? t.value : t.value * Math.abs(baselineMean);
+}

@@ -1,0 +1,181 @@
+/**
+ * Ledger events: the append-only record of a campaign. One zod discriminated union; every line
+ * carries a format version, a sequence number and a timestamp. `state = fold(events)`.
+ */
+import { z } from "zod";
+
+export const LEDGER_VERSION = 1;
+
+/** One edit a proposal makes: replace text that occurs exactly once, or write a whole file. */
+export const EditSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("replace"),
+    path: z.string().describe("Repository-relative path."),
+    search: z.string().min(1).describe("Text that must occur exactly once in the file."),
+    replace: z.string().describe("Replacement text."),
+  }),
+  z.strictObject({
+    kind: z.literal("write"),
+    path: z.string().describe("Repository-relative path."),
+    content: z.string().describe("The whole new content of the file."),
+  }),
+]);
+export type Edit = z.infer<typeof EditSchema>;
+
+/** Why a run produced no usable metric, or "ok". */
+export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled"]);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const UsageSchema = z.strictObject({
+  input_tokens: z.number().int().min(0).default(0),
+  output_tokens: z.number().int().min(0).default(0),
+  cache_read_tokens: z.number().int().min(0).default(0),
+  cache_write_tokens: z.number().int().min(0).default(0),
+  cost_usd: z.number().min(0).default(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+const base = {
+  v: z.literal(LEDGER_VERSION).describe("Ledger format version."),
+  seq: z.number().int().min(1).describe("1-based position in the ledger."),
+  at: z.string().describe("ISO 8601 time of the event."),
+};
+
+export const LedgerEventSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    ...base,
+    type: z.literal("campaign_started"),
+    campaign: z.string().describe("Campaign id (an issue number on GitHub, a counter locally)."),
+    config: z.unknown().describe("The configuration as written (validated again on fold)."),
+    base_commit: z.string().describe("The commit the campaign starts from; experiment 0 measures it."),
+    goal: z.string().describe("What to improve, in the user's words (issue text or CLI goal)."),
+    source: z.enum(["cli", "demo", "label", "schedule", "dispatch"]),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("experiment_requested"),
+    experiment: z.number().int().min(1),
+    parent: z.string().describe("The campaign's best commit when the proposal was asked for."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("experiment_proposed"),
+    experiment: z.number().int().min(1),
+    parent: z.string(),
+    commit: z.string(),
+    branch: z.string(),
+    title: z.string(),
+    hypothesis: z.string(),
+    edits: z.array(EditSchema),
+    diff: z.string().describe("Unified diff against the parent (bounded)."),
+    lines_added: z.number().int().min(0),
+    lines_removed: z.number().int().min(0),
+    trace_file: z.string().optional().describe("Where the full trace is stored, relative to the campaign folder."),
+    meta: z.record(z.string(), z.unknown()).default({}).describe("Proposer-specific data it needs to read back (mutate: the mutations)."),
+    usage: UsageSchema.optional(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("proposal_failed"),
+    experiment: z.number().int().min(1),
+    reason: z.string(),
+    usage: UsageSchema.optional(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("run_started"),
+    experiment: z.number().int().min(0),
+    commit: z.string(),
+    seed: z.number().int(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("run_finished"),
+    experiment: z.number().int().min(0),
+    commit: z.string(),
+    seed: z.number().int(),
+    status: RunStatusSchema,
+    metric: z.number().nullable(),
+    seconds: z.number().min(0),
+    exit_code: z.number().int().nullable(),
+    reason: z.string().default(""),
+    tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("experiment_rebased"),
+    experiment: z.number().int().min(1),
+    parent: z.string().describe("The new best commit the edits were re-applied on."),
+    commit: z.string(),
+    diff: z.string(),
+    lines_added: z.number().int().min(0),
+    lines_removed: z.number().int().min(0),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("experiment_judged"),
+    experiment: z.number().int().min(0),
+    commit: z.string(),
+    verdict: z.enum(["keep", "discard"]),
+    reason: z.string(),
+    baseline_mean: z.number().nullable(),
+    candidate_mean: z.number().nullable(),
+    improvement: z.number().nullable().describe("Baseline mean minus candidate mean, sign flipped for maximize."),
+    p_value: z.number().nullable(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("campaign_resumed"),
+    reason: z.string().default("resumed"),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("campaign_stopped"),
+    reason: z.string(),
+  }),
+]);
+export type LedgerEvent = z.infer<typeof LedgerEventSchema>;
+export type LedgerEventType = LedgerEvent["type"];
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event before the store numbers and timestamps it. */
+export type NewEvent = DistributiveOmit<LedgerEvent, "v" | "seq" | "at">;
+/** Input form (defaults optional) of an event without its envelope. */
+export type NewEventInput = DistributiveOmit<z.input<typeof LedgerEventSchema>, "v" | "seq" | "at">;
+
+/** A line of the ledger that could not be read; reported, never silently dropped. */
+export interface LedgerProblem {
+  line: number;
+  message: string;
+  text: string;
+}
+
+/** Parses JSON Lines text into events and problems (line numbers are 1-based). */
+export function parseLedger(text: string): { events: LedgerEvent[]; problems: LedgerProblem[] } {
+  const events: LedgerEvent[] = [];
+  const problems: LedgerProblem[] = [];
+  const lines = text.split("\n");
+  lines.forEach((raw, i) => {
+    if (raw.trim() === "") return;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      problems.push({ line: i + 1, message: "not valid JSON", text: raw.slice(0, 200) });
+      return;
+    }
+    const r = LedgerEventSchema.safeParse(json);
+    if (!r.success) {
+      const first = r.error.issues[0];
+      problems.push({ line: i + 1, message: `not a known event: ${first ? `${first.path.join(".")} ${first.message}` : "invalid"}`, text: raw.slice(0, 200) });
+      return;
+    }
+    events.push(r.data);
+  });
+  return { events, problems };
+}
+
+/** Numbers and timestamps new events after `lastSeq`. */
+export function stamp(events: NewEventInput[], lastSeq: number, now: Date): LedgerEvent[] {
+  return events.map((e, i) => LedgerEventSchema.parse({ ...e, v: LEDGER_VERSION, seq: lastSeq + i + 1, at: now.toISOString() }));
+}

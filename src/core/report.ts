@@ -1,0 +1,681 @@
+/**
+ * Reports: the numbers every report shows, the pull request / status Markdown, and the terminal
+ * text of the CLI. Pure: everything is computed from the folded state (and, for the live progress
+ * line, a `now` passed in); nothing here reads the clock, the environment or a file.
+ */
+import * as asciichart from "asciichart";
+import pc from "picocolors";
+import { type CampaignState, type ExperimentState, bestExperiment, currentMetrics, currentRuns, tally } from "./state.js";
+import { mean, stdev } from "./stats.js";
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+// ---------------------------------------------------------------------------------------------
+
+/** The numbers every report shows; also exactly what `--json` prints (snake_case keys). */
+export interface CampaignSummary {
+  campaign: string;
+  /** The metric's name. */
+  metric: string;
+  /** The metric's direction. */
+  goal: "minimize" | "maximize";
+  /** Mean of the baseline's (experiment 0) successful runs; null before any. */
+  baseline: number | null;
+  /** Mean of the best experiment's successful runs (the baseline itself until a keep). */
+  best: number | null;
+  /** Improvement in percent of the baseline, positive when better whatever the direction. */
+  improvement_pct: number | null;
+  /** Experiments proposed or asked for, the baseline not counted. */
+  experiments: number;
+  kept: number;
+  /** Proposals that did not apply and experiments whose runs all failed. */
+  failed: number;
+  discarded: number;
+  in_flight: number;
+  /** Finished runs, the baseline's included. */
+  runs: number;
+  cost_usd: number;
+  /** The stop reason, or null while the campaign goes on. */
+  stopped: string | null;
+  best_commit: string;
+  /** Seconds from the first to the last event. */
+  elapsed_s: number;
+}
+
+function meanOrNull(xs: readonly number[]): number | null {
+  return xs.length === 0 ? null : mean(xs);
+}
+
+/** Mean of an experiment's successful runs on its current commit; null when there are none. */
+function experimentMean(e: ExperimentState): number | null {
+  return meanOrNull(currentMetrics(e));
+}
+
+function seconds(from: string, to: string): number {
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
+}
+
+/** Improvement in percent of `baseline`, positive when `value` is better (direction-aware). */
+function improvementPct(baseline: number | null, value: number | null, goal: "minimize" | "maximize"): number | null {
+  if (baseline === null || value === null || baseline === 0) return null;
+  const better = goal === "minimize" ? baseline - value : value - baseline;
+  return (better / Math.abs(baseline)) * 100;
+}
+
+/** Signed relative change in percent (`value` vs `baseline`), as people read "-23.4%" for a loss. */
+function changePct(baseline: number | null, value: number | null): number | null {
+  if (baseline === null || value === null || baseline === 0) return null;
+  return ((value - baseline) / Math.abs(baseline)) * 100;
+}
+
+/** The numbers every report shows, computed from the state alone. */
+export function summarize(state: CampaignState): CampaignSummary {
+  const t = tally(state);
+  const base = state.experiments[0];
+  const baseline = base ? experimentMean(base) : null;
+  const best = experimentMean(bestExperiment(state));
+  const goal = state.config.metric.goal;
+  return {
+    campaign: state.campaign,
+    metric: state.config.metric.name,
+    goal,
+    baseline,
+    best,
+    improvement_pct: improvementPct(baseline, best, goal),
+    experiments: t.experiments,
+    kept: t.kept,
+    failed: t.failed,
+    discarded: t.discarded,
+    in_flight: t.inFlight,
+    runs: t.runs,
+    cost_usd: state.costUsd,
+    stopped: state.stopped?.reason ?? null,
+    best_commit: state.best.commit,
+    elapsed_s: seconds(state.startedAt, state.lastAt),
+  };
+}
+
+/** How an experiment ended, as reports name it. */
+export type Outcome = "baseline" | "kept" | "discarded" | "failed" | "running" | "proposing";
+
+/** The outcome of an experiment; a discard whose runs all failed is a failure (as in `tally`). */
+export function outcome(e: ExperimentState): Outcome {
+  if (e.experiment === 0) return "baseline";
+  if (e.phase === "discarded" && currentMetrics(e).length === 0) return "failed";
+  return e.phase;
+}
+
+/** One point of the metric chart. */
+export interface ChartPoint {
+  experiment: number;
+  outcome: Outcome;
+  /** The experiment's mean metric; null when it failed. */
+  metric: number | null;
+  /** The campaign's best (kept) mean after this experiment; null while the baseline has none. */
+  best: number | null;
+}
+
+/**
+ * The chart's points: the baseline (once it has finished a run) and every judged experiment, in
+ * experiment order. "Best so far" is the mean of the most recently kept experiment among those up
+ * to this one (the baseline until a keep): a lucky discarded run never moves it.
+ */
+export function chartPoints(state: CampaignState): ChartPoint[] {
+  const points: ChartPoint[] = [];
+  let bestAt: { at: string; n: number; value: number | null } | null = null;
+  for (const e of state.experiments) {
+    if (!e) continue;
+    const o = outcome(e);
+    if (o === "baseline") {
+      if (currentRuns(e).every((r) => r.status === "running")) continue;
+      const value = experimentMean(e);
+      bestAt = { at: "", n: 0, value };
+      points.push({ experiment: 0, outcome: o, metric: value, best: value });
+      continue;
+    }
+    if (o === "running" || o === "proposing") continue;
+    const value = o === "failed" ? null : experimentMean(e);
+    if (o === "kept" && e.verdict) {
+      // Parallel experiments can be judged out of order: the later keep is the one that won.
+      if (!bestAt || e.verdict.at > bestAt.at || (e.verdict.at === bestAt.at && e.experiment > bestAt.n)) {
+        bestAt = { at: e.verdict.at, n: e.experiment, value };
+      }
+    }
+    points.push({ experiment: e.experiment, outcome: o, metric: value, best: bestAt?.value ?? null });
+  }
+  return points;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A metric value with 4 significant digits, trailing zeros dropped ("3.2", "0.1234", "12350");
+ * below 1e-3 or from 1e6 up in exponent form ("1.235e-7", "4e9").
+ */
+export function formatMetric(n: number | null): string {
+  if (n === null || Number.isNaN(n)) return "n/a";
+  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
+  if (n === 0) return "0";
+  const abs = Math.abs(n);
+  if (abs < 1e-3 || abs >= 1e6) {
+    const [mantissa = "", exponent = "0"] = n.toExponential(3).split("e");
+    const m = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+    return `${m}e${Number(exponent)}`;
+  }
+  return String(Number(n.toPrecision(4)));
+}
+
+/** A signed metric difference ("+0.02", "-0.3", "0"). */
+export function formatDelta(n: number | null): string {
+  if (n === null || Number.isNaN(n)) return "n/a";
+  const s = formatMetric(n);
+  return n > 0 ? `+${s}` : s;
+}
+
+/** A percentage (already in percent units) with its sign and one decimal: "+6.3%", "-23.4%". */
+export function formatPct(pct: number | null, digits = 1): string {
+  if (pct === null || !Number.isFinite(pct)) return "n/a";
+  // Rounding noise first (3.1999999999999997 vs 3.2), so the same change prints the same everywhere.
+  const s = Math.abs(Number(pct.toPrecision(12))).toFixed(digits);
+  if (Number(s) === 0) return `${(0).toFixed(digits)}%`;
+  return `${pct > 0 ? "+" : "-"}${s}%`;
+}
+
+/** A duration in seconds for people: "12s", "1m12s", "2h05m", "3d04h". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, "0")}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
+}
+
+function formatUsd(n: number): string {
+  return `$${n.toFixed(2)}`;
+}
+
+/** "mean ± stdev" over the successful runs, the single value for one, "n/a" for none. */
+function metricCell(e: ExperimentState): string {
+  const xs = currentMetrics(e);
+  if (xs.length === 0) return "n/a";
+  if (xs.length === 1) return formatMetric(xs[0] ?? null);
+  return `${formatMetric(mean(xs))} ± ${formatMetric(stdev(xs))}`;
+}
+
+/** The experiment's mean minus the baseline it was judged against, and that in percent. */
+function judgedDelta(e: ExperimentState): { delta: number | null; pct: number | null } {
+  const base = e.verdict?.baselineMean ?? null;
+  const value = experimentMean(e) ?? e.verdict?.candidateMean ?? null;
+  if (base === null || value === null || e.experiment === 0) return { delta: null, pct: null };
+  return { delta: value - base, pct: changePct(base, value) };
+}
+
+function runsCell(e: ExperimentState): string {
+  const runs = currentRuns(e);
+  const finished = runs.filter((r) => r.status !== "running");
+  const ok = finished.filter((r) => r.status === "ok" && r.metric !== null).length;
+  const running = runs.length - finished.length;
+  const main = ok === finished.length ? String(ok) : `${ok}/${finished.length} ok`;
+  return running > 0 ? `${main} +${running} running` : main;
+}
+
+/** Why an experiment ended as it did: the verdict's reason, else the first failed run's. */
+function reasonOf(e: ExperimentState): string {
+  if (e.verdict?.reason) return e.verdict.reason;
+  const bad = currentRuns(e).find((r) => r.status !== "ok" && r.status !== "running");
+  return bad ? `${bad.status}${bad.reason ? `: ${bad.reason}` : ""}` : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder();
+/** Size in UTF-8 bytes, the unit GitHub's comment limit counts. */
+function bytes(s: string): number {
+  return encoder.encode(s).length;
+}
+
+/** Cuts to at most `max` characters (code points), marking the cut with "…". */
+function clip(s: string, max: number): string {
+  const cps = Array.from(s);
+  return cps.length <= max ? s : `${cps.slice(0, Math.max(0, max - 1)).join("")}…`;
+}
+
+/**
+ * Makes user- or model-provided text inert in GitHub Markdown: HTML comments (which could hide
+ * text) and `<details>`/`<summary>` tags (which could break our collapsed sections) are escaped.
+ */
+export function neutralizeHtml(s: string): string {
+  return s
+    .replace(/<!--/g, "&lt;!--")
+    .replace(/--!?>/g, (m) => m.replace(">", "&gt;"))
+    .replace(/<(\/?\s*(?:details|summary)\b)/gi, "&lt;$1");
+}
+
+/** One table cell: inert, one line, pipes escaped, bounded. */
+export function tableCell(s: string, max = 200): string {
+  const oneLine = s.replace(/\r\n|\r|\n/g, " ").replace(/\s+/g, " ").trim();
+  return neutralizeHtml(clip(oneLine, max)).replace(/\\?\|/g, "\\|");
+}
+
+/** A code fence longer than any run of backticks inside `body`. */
+function fenceFor(body: string): string {
+  let longest = 0;
+  for (const m of body.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  return "`".repeat(Math.max(3, longest + 1));
+}
+
+/** Keeps whole lines up to `maxBytes`, saying how many were left out. */
+function clipLines(text: string, maxBytes: number, note: (left: number) => string): string {
+  if (bytes(text) <= maxBytes) return text;
+  const lines = text.split("\n");
+  const kept: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    const b = bytes(line) + 1;
+    if (size + b > maxBytes) break;
+    kept.push(line);
+    size += b;
+  }
+  // One line longer than the whole budget: keep its start rather than nothing.
+  if (kept.length === 0) kept.push(clip(lines[0] ?? "", Math.max(1, Math.floor(maxBytes / 4))));
+  return `${kept.join("\n")}\n${note(lines.length - kept.length)}`;
+}
+
+/** Closes a code fence that a cut left open, so it cannot swallow the rest of the report. */
+function balanceFences(md: string): string {
+  let open: string | null = null;
+  for (const line of md.split("\n")) {
+    const m = /^\s{0,3}(`{3,}|~{3,})/.exec(line);
+    if (!m?.[1]) continue;
+    const fence = m[1];
+    if (open === null) open = fence;
+    else if (fence[0] === open[0] && fence.length >= open.length && line.trim() === fence) open = null;
+  }
+  return open === null ? md : `${md}\n${open}`;
+}
+
+/** A number in plain decimal form, as Mermaid's parser accepts it. */
+function plainNumber(n: number): string {
+  const s = String(Number(n.toPrecision(6)));
+  if (!s.includes("e")) return s;
+  const digits = Math.min(100, Math.max(0, 6 - Math.floor(Math.log10(Math.abs(n)))));
+  return n.toFixed(digits).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+}
+
+/** A padded [min, max] around the values, never empty. */
+function paddedRange(values: readonly number[]): [number, number] {
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  const span = hi - lo;
+  const pad = span > 0 ? span * 0.1 : Math.abs(lo) > 0 ? Math.abs(lo) * 0.05 : 1;
+  lo -= pad;
+  hi += pad;
+  return [lo, hi];
+}
+
+/**
+ * The Mermaid `xychart-beta` block: x = experiment numbers, first line = each experiment's mean
+ * metric, second line = best so far. Mermaid lines cannot have gaps, so a failed experiment is
+ * drawn at the best-so-far value it was judged against (the caption says so). Empty string when
+ * nothing has been measured.
+ */
+export function renderMermaidChart(state: CampaignState): string {
+  const points = chartPoints(state).filter((p) => p.best !== null || p.metric !== null);
+  if (points.length === 0) return "";
+  const metric = points.map((p) => p.metric ?? p.best ?? 0);
+  const best = points.map((p) => p.best ?? p.metric ?? 0);
+  const [lo, hi] = paddedRange([...metric, ...best]);
+  const name = state.config.metric.name;
+  const failed = points.some((p) => p.metric === null);
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title "${name} per experiment"`,
+    `  x-axis "experiment" [${points.map((p) => `"${p.experiment}"`).join(", ")}]`,
+    `  y-axis "${name}" ${plainNumber(lo)} --> ${plainNumber(hi)}`,
+    `  line [${metric.map(plainNumber).join(", ")}]`,
+    `  line [${best.map(plainNumber).join(", ")}]`,
+    "```",
+    "",
+    `First line: each experiment's mean ${name}; second line: the best so far (${state.config.metric.goal}).${failed ? " Failed experiments are drawn at the best-so-far value." : ""}`,
+  ].join("\n");
+}
+
+/** Options of {@link renderMarkdown}. */
+export interface MarkdownOptions {
+  /** Reasoning traces by experiment number (Markdown, as stored beside the ledger). */
+  traces?: Record<number, string>;
+  /** The address of an experiment's full trace (on the ledger branch). */
+  traceLink?: (experiment: number) => string;
+  /** Upper bound of the whole report in UTF-8 bytes (a GitHub comment holds about 64 KB). */
+  maxBytes?: number;
+  /** How to reproduce the result: a shell command or script, shown as a code block. */
+  reproduce?: string;
+}
+
+/** The report's title: `autoresearch: <metric> <baseline> -> <best> (<percent>)`. */
+export function reportTitle(state: CampaignState): string {
+  const s = summarize(state);
+  return `autoresearch: ${s.metric} ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatPct(changePct(s.baseline, s.best))})`;
+}
+
+function summaryLines(state: CampaignState): string[] {
+  const s = summarize(state);
+  const b = state.config.budget;
+  const delta = s.baseline !== null && s.best !== null ? s.best - s.baseline : null;
+  const stateText = s.stopped !== null ? `stopped: ${tableCell(s.stopped, 300)}` : s.in_flight > 0 ? "running" : "waiting";
+  const better = s.improvement_pct === null ? "" : s.improvement_pct > 0 ? ", better" : s.improvement_pct < 0 ? ", worse" : ", unchanged";
+  return [
+    `- **State:** ${stateText}`,
+    `- **${s.metric}** (${s.goal}): ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatDelta(delta)}, ${formatPct(changePct(s.baseline, s.best))}${better})`,
+    `- **Experiments:** ${s.experiments} run, ${s.kept} kept, ${s.discarded} discarded, ${s.failed} failed, ${s.in_flight} in flight (${s.runs} runs)`,
+    `- **Budget used:** ${s.experiments} of ${b.max_experiments} experiments, ${formatDuration(s.elapsed_s)} of ${b.max_hours}h, ${formatUsd(s.cost_usd)} of ${formatUsd(b.max_cost_usd)}`,
+    `- **Best commit:** \`${tableCell(s.best_commit.slice(0, 12), 12).replace(/`/g, "")}\`${s.best_commit === state.baseCommit ? " (the base commit)" : ""}`,
+  ];
+}
+
+const TABLE_HEAD = ["| # | title | metric | runs | delta | verdict | reason |", "|---:|---|---|---:|---|---|---|"];
+
+/** An experiment's title, or what stands in for it before (or without) a proposal. */
+function titleOf(e: ExperimentState): string {
+  return e.title || (e.phase === "failed" ? "(no proposal)" : "(proposing)");
+}
+
+function tableRow(e: ExperimentState, link?: (n: number) => string): string {
+  const { delta, pct } = judgedDelta(e);
+  const num = link && e.traceFile ? `[${e.experiment}](${link(e.experiment)})` : String(e.experiment);
+  const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(pct)})`;
+  return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${outcome(e)} | ${tableCell(reasonOf(e), 160)} |`;
+}
+
+function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: number; diff: number; trace: number }): string {
+  const { delta, pct } = judgedDelta(e);
+  const parts: string[] = [`### #${e.experiment}: ${tableCell(e.title, 150)}`, ""];
+  parts.push(`${formatDelta(delta)} (${formatPct(pct)}) vs ${formatMetric(e.verdict?.baselineMean ?? null)}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``, "");
+  if (e.hypothesis.trim()) parts.push(balanceFences(neutralizeHtml(clip(e.hypothesis.trim(), limits.text))), "");
+  if (e.diff.trim()) {
+    const diff = clipLines(e.diff.replace(/\n+$/, ""), limits.diff, (n) => `... ${n} more lines not shown`);
+    const fence = fenceFor(diff);
+    parts.push(`${fence}diff`, diff, fence, "");
+  }
+  const trace = opts.traces?.[e.experiment];
+  const link = opts.traceLink && (e.traceFile || trace !== undefined) ? opts.traceLink(e.experiment) : undefined;
+  if (trace?.trim()) {
+    const body = clipLines(neutralizeHtml(trace.trim()), limits.trace, (n) => `\n_(${n} more lines in the full trace)_`);
+    parts.push("<details><summary>Reasoning trace</summary>", "", balanceFences(body), "");
+    if (link) parts.push(`[Full trace](${link})`, "");
+    parts.push("</details>", "");
+  } else if (link) {
+    parts.push(`[Reasoning trace](${link})`, "");
+  }
+  return parts.join("\n");
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+function cutBytes(s: string, max: number): string {
+  if (bytes(s) <= max) return s;
+  let out = "";
+  let size = 0;
+  for (const ch of s) {
+    const b = bytes(ch);
+    if (size + b > max) break;
+    out += ch;
+    size += b;
+  }
+  return out;
+}
+
+/**
+ * The campaign report (pull request body or status comment): title, summary, chart, a table of
+ * every experiment, how to reproduce, and per kept change its hypothesis, diff and collapsed trace.
+ * At most `maxBytes` (default 60 000) UTF-8 bytes: when it would be longer, the oldest table rows
+ * and kept sections are left out first, and a note says how many.
+ */
+export function renderMarkdown(state: CampaignState, opts: MarkdownOptions = {}): string {
+  const maxBytes = opts.maxBytes ?? 60_000;
+  const limits = {
+    text: Math.max(200, Math.min(2_000, Math.floor(maxBytes / 30))),
+    diff: Math.max(500, Math.min(6_000, Math.floor(maxBytes / 12))),
+    trace: Math.max(500, Math.min(4_000, Math.floor(maxBytes / 15))),
+  };
+  const title = `# ${tableCell(reportTitle(state), 300)}`;
+  const goal = state.goal.trim() ? [`> ${tableCell(state.goal, 300)}`, ""] : [];
+  const head = [title, "", ...goal, ...summaryLines(state), ""].join("\n");
+  let chart = renderMermaidChart(state);
+  const reproduce = opts.reproduce?.trim()
+    ? (() => {
+        const body = clipLines(opts.reproduce.trim(), limits.diff, (n) => `# ... ${n} more lines`);
+        const fence = fenceFor(body);
+        return ["## How to reproduce", "", `${fence}sh`, body, fence, ""].join("\n");
+      })()
+    : "";
+  const experiments = state.experiments.filter((e): e is ExperimentState => e !== undefined);
+  const rows = experiments.map((e) => tableRow(e, opts.traceLink));
+  const kept = experiments.filter((e) => e.phase === "kept").map((e) => keptSection(e, opts, limits));
+
+  const NOTE_RESERVE = 400;
+  const notes: string[] = [];
+  if (bytes(head) + bytes(chart) + bytes(reproduce) + NOTE_RESERVE > maxBytes / 2 && chart) {
+    chart = "";
+    notes.push("The chart was left out to keep the report within its size limit.");
+  }
+  const fixed = bytes(head) + bytes(chart) + bytes(reproduce) + bytes(TABLE_HEAD.join("\n")) + 80 + NOTE_RESERVE;
+  let budget = Math.max(0, maxBytes - fixed);
+  const sizeOf = (xs: readonly string[]) => xs.reduce((a, x) => a + bytes(x) + 1, 0);
+
+  // Newest first into the budget: kept sections get up to half when both do not fit, then rows
+  // the rest, then any kept sections left out take what rows did not use.
+  const takeNewest = (items: readonly string[], limit: number): number => {
+    let n = 0;
+    let size = 0;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const b = bytes(items[i] ?? "") + 1;
+      if (size + b > limit) break;
+      size += b;
+      n++;
+    }
+    return n;
+  };
+  const fitsAll = sizeOf(rows) + sizeOf(kept) <= budget;
+  let keptN = fitsAll ? kept.length : takeNewest(kept, Math.max(budget / 2, budget - sizeOf(rows)));
+  budget -= sizeOf(kept.slice(kept.length - keptN));
+  const rowsN = fitsAll ? rows.length : takeNewest(rows, budget);
+  budget -= sizeOf(rows.slice(rows.length - rowsN));
+  if (keptN < kept.length) {
+    const more = takeNewest(kept.slice(0, kept.length - keptN), budget);
+    keptN += more;
+  }
+  const shownRows = rows.slice(rows.length - rowsN);
+  const shownKept = kept.slice(kept.length - keptN);
+  if (rowsN < rows.length) notes.push(`The ${rows.length - rowsN} oldest experiments are left out of the table to keep the report within its size limit.`);
+  if (keptN < kept.length) notes.push(`The ${kept.length - keptN} oldest kept changes are left out below to keep the report within its size limit.`);
+
+  const noteText = (ns: string[]) => (ns.length ? `${ns.map((n) => `> [!NOTE]\n> ${n}`).join("\n\n")}\n` : "");
+  // Each part ends with a newline; parts are separated by a blank line.
+  let md = [
+    head,
+    noteText(notes),
+    chart ? `## ${tableCell(state.config.metric.name, 100)} per experiment\n\n${chart}\n` : "",
+    `## Experiments\n\n${[...TABLE_HEAD, ...shownRows].join("\n")}\n`,
+    reproduce,
+    shownKept.length ? `## Kept changes\n\n${shownKept.join("\n")}` : kept.length ? "" : "No change has been kept yet.\n",
+  ]
+    .filter((p) => p !== "")
+    .join("\n");
+  if (bytes(md) > maxBytes) {
+    // Only reachable when the fixed parts alone exceed a very small limit: cut, and say so.
+    const note = "\n\n_(report cut to fit its size limit)_\n";
+    md = balanceFences(cutBytes(md, Math.max(0, maxBytes - bytes(note) - 8))) + note;
+    if (bytes(md) > maxBytes) md = cutBytes(md, maxBytes);
+  }
+  return md;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminal
+// ---------------------------------------------------------------------------------------------
+
+/** Removes control characters (ANSI escapes included) from text that reaches a terminal. */
+function plain(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  return s.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+}
+
+function pad(s: string, width: number, right = false): string {
+  const n = Array.from(s).length;
+  if (n >= width) return clip(s, width);
+  return right ? " ".repeat(width - n) + s : s + " ".repeat(width - n);
+}
+
+/** Options of the terminal renderers. */
+export interface TerminalOptions {
+  /** Whether to use ANSI colors; false gives plain text without a single escape code. */
+  color: boolean;
+  /** Terminal width in columns (default 80). */
+  width?: number;
+  /** Experiments in the table (default 10, the most recent). */
+  rows?: number;
+}
+
+/**
+ * The CLI's summary: baseline -> best with percent, counts, stop reason, and a table of the most
+ * recent experiments (number, title, metric, delta, verdict).
+ */
+export function renderTerminalSummary(state: CampaignState, opts: TerminalOptions): string {
+  const c = pc.createColors(opts.color);
+  const width = Math.max(50, opts.width ?? 80);
+  const s = summarize(state);
+  const pct = formatPct(changePct(s.baseline, s.best));
+  const good = s.improvement_pct !== null && s.improvement_pct > 0;
+  const lines: string[] = [];
+  const status = s.stopped !== null ? `stopped: ${plain(s.stopped)}` : s.in_flight > 0 ? "running" : "waiting";
+  // Clip the plain text, then color it: clipping colored text could cut an escape sequence.
+  const campaign = clip(`autoresearch #${plain(s.campaign)}`, 30);
+  const headline = ` ${s.metric} (${s.goal}) · ${status}`;
+  if (Array.from(campaign + headline).length <= width) lines.push(`${c.bold(campaign)}${headline}`);
+  else lines.push(`${c.bold(campaign)} ${s.metric} (${s.goal})`, clip(status, width));
+  lines.push(
+    `baseline ${formatMetric(s.baseline)} -> best ${c.bold(formatMetric(s.best))} ${good ? c.green(`(${pct})`) : `(${pct})`}${s.best_commit !== state.baseCommit ? c.dim(` at ${plain(s.best_commit.slice(0, 10))}`) : ""}`,
+  );
+  lines.push(
+    `experiments ${s.experiments}/${state.config.budget.max_experiments} · kept ${s.kept} · discarded ${s.discarded} · failed ${s.failed} · in flight ${s.in_flight} · runs ${s.runs} · ${formatUsd(s.cost_usd)} · ${formatDuration(s.elapsed_s)}`,
+  );
+  lines.push("");
+  const numW = 4;
+  const metricW = 19;
+  const deltaW = 17;
+  const verdictW = 10;
+  const titleW = Math.max(10, width - numW - metricW - deltaW - verdictW - 4);
+  lines.push(c.dim(`${pad("#", numW, true)} ${pad("title", titleW)} ${pad("metric", metricW)} ${pad("delta", deltaW)} ${pad("verdict", verdictW)}`.trimEnd()));
+  const shown = state.experiments.filter((e): e is ExperimentState => e !== undefined).slice(-(opts.rows ?? 10));
+  for (const e of shown) {
+    const { delta, pct: p } = judgedDelta(e);
+    const o = outcome(e);
+    const paint = o === "kept" ? c.green : o === "failed" ? c.red : o === "discarded" ? c.dim : o === "baseline" ? c.cyan : c.yellow;
+    const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(p)})`;
+    lines.push(
+      `${pad(String(e.experiment), numW, true)} ${pad(plain(titleOf(e)), titleW)} ${pad(metricCell(e), metricW)} ${pad(deltaText, deltaW)} ${paint(o)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Options of {@link renderTerminalChart}. */
+export interface TerminalChartOptions {
+  /** Rows of the plot (default 10). */
+  height?: number;
+  /** Columns available (default 80); longer histories are sampled evenly, first and last kept. */
+  width?: number;
+  /** ANSI colors for the two lines (default false: no escape codes). */
+  color?: boolean;
+}
+
+/**
+ * The metric chart for a terminal (asciichart): each experiment's mean metric and the best so far.
+ * The plot cannot have gaps, so a failed experiment carries the previous experiment's value; the
+ * legend under the plot says so. Without color both lines use the same characters; the best-so-far
+ * line is the one that only steps in the better direction.
+ */
+export function renderTerminalChart(state: CampaignState, opts: TerminalChartOptions = {}): string {
+  const height = Math.max(2, Math.floor(opts.height ?? 10));
+  const width = Math.max(30, Math.floor(opts.width ?? 80));
+  const name = state.config.metric.name;
+  let points = chartPoints(state);
+  const firstValue = points.find((p) => p.metric !== null)?.metric ?? points.find((p) => p.best !== null)?.best ?? null;
+  if (points.length === 0 || firstValue === null) return `(no ${name} measured yet)`;
+  const metric: number[] = [];
+  const best: number[] = [];
+  let last = firstValue;
+  for (const p of points) {
+    last = p.metric ?? last;
+    metric.push(last);
+    best.push(p.best ?? last);
+  }
+  const labelW = 10;
+  const plotW = Math.max(1, width - labelW - 3);
+  let m = metric;
+  let b = best;
+  if (points.length > plotW) {
+    const idx = Array.from({ length: plotW }, (_, i) => Math.round((i * (points.length - 1)) / Math.max(1, plotW - 1)));
+    m = idx.map((i) => metric[i] ?? firstValue);
+    b = idx.map((i) => best[i] ?? firstValue);
+    points = idx.map((i) => points[i] ?? points[0]).filter((p): p is NonNullable<typeof p> => p !== undefined);
+  }
+  // Plot offsets from the minimum so that huge values with a tiny spread keep their precision.
+  const [lo, hi] = paddedRange([...m, ...b]);
+  const plot = asciichart.plot(
+    [m.map((v) => v - lo), b.map((v) => v - lo)],
+    {
+      height,
+      min: 0,
+      max: hi - lo,
+      padding: " ".repeat(labelW),
+      format: (x: number) => pad(formatMetric(x + lo), labelW, true),
+      ...(opts.color ? { colors: [asciichart.blue, asciichart.green] } : {}),
+    },
+  );
+  const c = pc.createColors(opts.color ?? false);
+  const first = points[0]?.experiment ?? 0;
+  const lastN = points[points.length - 1]?.experiment ?? 0;
+  const failed = points.some((p) => p.metric === null);
+  const legend = `${name} for experiments ${first}..${lastN}: ${c.blue("metric per experiment")}, ${c.green("best so far")}${failed ? "; failed experiments carry the previous value" : ""}`;
+  return `${plot}\n${" ".repeat(labelW + 1)}${legend}`;
+}
+
+/** An experiment being run now, for the progress line. */
+export interface RunningExperiment {
+  experiment: number;
+  seed: number;
+  /** When its current run started. */
+  since: Date;
+}
+
+/**
+ * The live progress text: "experiments 7/20 · kept 2 · failed 1 · best val_loss 0.1234 (-23.4%) ·
+ * running #8 (12s), #9 (3s) · 1m12s". Goes onto a second line when wider than `width` (default 100).
+ */
+export function renderProgressLine(state: CampaignState, now: Date, running: readonly RunningExperiment[], width = 100): string {
+  const s = summarize(state);
+  const head = [
+    `experiments ${s.experiments}/${state.config.budget.max_experiments}`,
+    `kept ${s.kept}`,
+    `failed ${s.failed}`,
+    `best ${s.metric} ${formatMetric(s.best)}${s.best !== null && s.baseline !== null ? ` (${formatPct(changePct(s.baseline, s.best))})` : ""}`,
+  ].join(" · ");
+  const MAX_SHOWN = 4;
+  const list = running
+    .slice(0, MAX_SHOWN)
+    .map((r) => `#${r.experiment} (${formatDuration((now.getTime() - r.since.getTime()) / 1000)})`)
+    .join(", ");
+  const more = running.length > MAX_SHOWN ? ` +${running.length - MAX_SHOWN} more` : "";
+  const tail = [running.length ? `running ${list}${more}` : "", formatDuration(seconds(state.startedAt, now.toISOString()))].filter(Boolean).join(" · ");
+  const one = `${head} · ${tail}`;
+  return one.length <= width ? one : `${head}\n${tail}`;
+}

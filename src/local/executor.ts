@@ -1,0 +1,188 @@
+/**
+ * The Executor for one machine: each run gets its own detached git worktree of the experiment
+ * commit in a temporary directory, is verified against the editable surface, runs with a time
+ * box, and is evaluated with the locked files restored. The worktree is always removed.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Config } from "../core/config.js";
+import { isEditable, surfaceViolations } from "../core/surface.js";
+import { GitError } from "../errors.js";
+import { type Logger, type Executor, type RunResult, type RunSpec, silentLogger } from "../ports.js";
+import { runExperiment } from "../runner/experiment.js";
+
+/** What a LocalExecutor needs. */
+export interface LocalExecutorOptions {
+  /** The repository the experiment commits live in. */
+  repoDir: string;
+  config: Config;
+  logger?: Logger;
+  /** Base environment of the experiment commands (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Seconds between SIGTERM and SIGKILL when a run is stopped. Default 5. */
+  graceSeconds?: number;
+}
+
+/** Git output is small here (names, not contents); this only guards against surprises. */
+const GIT_MAX_BUFFER = 64 * 1024 * 1024;
+/** Git errors that mean another git process holds a lock for a moment: worth a retry. */
+const LOCK_ERROR_RE = /index\.lock|\.lock'|could not lock|unable to lock|is locked|locked|File exists/i;
+const LOCK_RETRIES = 8;
+
+/**
+ * Runs experiments locally in temporary git worktrees. Several runs may be in flight at once.
+ * Failures of the experiment are results (`crash`, `timeout`, `rejected`, ...); a broken
+ * repository (unknown commit, git failing) throws GitError.
+ */
+export class LocalExecutor implements Executor {
+  private readonly repoDir: string;
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly graceSeconds: number;
+
+  constructor(opts: LocalExecutorOptions) {
+    this.repoDir = resolve(opts.repoDir);
+    this.config = opts.config;
+    this.logger = opts.logger ?? silentLogger;
+    this.env = opts.env;
+    this.graceSeconds = opts.graceSeconds ?? 5;
+  }
+
+  /** Runs one run of `spec` in a fresh worktree; see the class comment for what it returns. */
+  async run(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    if (signal.aborted) return { status: "cancelled", metric: null, seconds: 0, exitCode: null, reason: "cancelled before the run started", tail: "" };
+    assertRevision(spec.parent);
+    assertRevision(spec.commit);
+
+    // Verify before anything is checked out or executed: the commit may change only the surface.
+    const changed = splitNul(await this.git(["diff", "--name-only", "--no-renames", "-z", spec.parent, spec.commit, "--"]));
+    const violations = surfaceViolations(changed, this.config.editable);
+    if (violations.length > 0) {
+      const list = violations.map((v) => `${v.path} (${v.reason})`).join("; ");
+      this.logger.warn("run rejected: commit changes locked files", { experiment: spec.experiment, commit: spec.commit, paths: violations.map((v) => v.path) });
+      return { status: "rejected", metric: null, seconds: elapsed(), exitCode: null, reason: `the commit changes files outside the editable surface: ${list}`, tail: "" };
+    }
+
+    // The worktree is the fresh temporary directory itself: its unique name also names the
+    // worktree's metadata in .git/worktrees, so concurrent runs do not compete for one name.
+    const worktree = await mkdtemp(join(tmpdir(), "autoresearch-run-"));
+    const tempDir = worktree;
+    let added = false;
+    try {
+      // No hooks: a repository's post-checkout hook must not run outside the time box.
+      await this.git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, spec.commit], { retryOnLock: true });
+      added = true;
+      // Fixed now, before the run: the run could rewrite the worktree's `.git` file.
+      const gitDir = resolveIn(worktree, (await this.git(["rev-parse", "--git-dir"], { cwd: worktree })).trim());
+      this.logger.debug("worktree ready", { experiment: spec.experiment, seed: spec.seed, worktree });
+
+      const result = await runExperiment({
+        cwd: worktree,
+        config: this.config,
+        seed: spec.seed,
+        signal,
+        graceSeconds: this.graceSeconds,
+        restoreLocked: () => this.restoreLocked(spec, worktree, gitDir),
+        ...(this.env ? { env: this.env } : {}),
+      });
+      this.logger.debug("run finished", { experiment: spec.experiment, seed: spec.seed, status: result.status, metric: result.metric });
+      return result;
+    } finally {
+      await this.removeWorktree(worktree, tempDir, added);
+    }
+  }
+
+  /**
+   * Puts every tracked locked file back to its content at the parent, and deletes locked files the
+   * commit tracks that the parent does not have. Untracked files the run wrote stay.
+   */
+  private async restoreLocked(spec: RunSpec, worktree: string, gitDir: string): Promise<void> {
+    const atParent = splitNul(await this.git(["ls-tree", "-r", "-z", "--name-only", spec.parent]));
+    const atCommit = splitNul(await this.git(["ls-tree", "-r", "-z", "--name-only", spec.commit]));
+    const lockedAtParent = atParent.filter((p) => !isEditable(p, this.config.editable));
+    const parentSet = new Set(atParent);
+    const extra = atCommit.filter((p) => !parentSet.has(p) && !isEditable(p, this.config.editable));
+    if (lockedAtParent.length > 0) {
+      // Explicit git dir and work tree (see run()); literal pathspecs so "*" in a name is a name;
+      // paths through stdin so thousands of files fit.
+      await this.git(
+        ["--literal-pathspecs", `--git-dir=${gitDir}`, `--work-tree=${worktree}`, "checkout", spec.parent, "--pathspec-from-file=-", "--pathspec-file-nul"],
+        { cwd: worktree, input: `${lockedAtParent.join("\0")}\0` },
+      );
+    }
+    for (const path of extra) await rm(join(worktree, path), { force: true, recursive: true });
+  }
+
+  private async removeWorktree(worktree: string, tempDir: string, added: boolean): Promise<void> {
+    if (added) {
+      try {
+        // Twice --force: also removes a worktree the run locked or left dirty.
+        await this.git(["worktree", "remove", "--force", "--force", worktree], { retryOnLock: true });
+      } catch (err) {
+        this.logger.warn("could not remove worktree", { worktree, error: (err as Error).message });
+      }
+    }
+    await rm(tempDir, { recursive: true, force: true }).catch((err: Error) => this.logger.warn("could not delete temporary directory", { tempDir, error: err.message }));
+    if (added) {
+      // Drops the worktree's metadata if `worktree remove` failed and the directory is now gone.
+      await this.git(["worktree", "prune"], { retryOnLock: true }).catch(() => {});
+    }
+  }
+
+  /** Runs git without a shell; throws GitError with its stderr; retries briefly on lock contention. */
+  private async git(args: string[], opts: { cwd?: string; input?: string; retryOnLock?: boolean } = {}): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await execGit(args, opts.cwd ?? this.repoDir, opts.input);
+      } catch (err) {
+        const stderr = err instanceof GitError ? err.stderr : "";
+        if (opts.retryOnLock && attempt < LOCK_RETRIES && LOCK_ERROR_RE.test(stderr)) {
+          await sleep(25 * 2 ** attempt * (0.5 + Math.random()));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+function execGit(args: string[], cwd: string, input?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      "git",
+      args,
+      // No prompts and no pager: git must never wait for a person here.
+      { cwd, maxBuffer: GIT_MAX_BUFFER, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat" }, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (err) {
+          const firstLine = stderr.trim().split("\n")[0] || err.message;
+          reject(new GitError(`git ${args.filter((a) => !a.startsWith("--git-dir") && !a.startsWith("--work-tree")).slice(0, 3).join(" ")} failed: ${firstLine}`, args, stderr));
+        } else resolvePromise(stdout);
+      },
+    );
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input ?? "");
+  });
+}
+
+/** A revision that starts with "-" would be read as an option by git. */
+function assertRevision(rev: string): void {
+  if (rev === "" || rev.startsWith("-") || /[\s\0]/.test(rev)) throw new GitError(`not a valid revision: ${JSON.stringify(rev)}`, [rev], "");
+}
+
+function splitNul(out: string): string[] {
+  return out.split("\0").filter((p) => p !== "");
+}
+
+function resolveIn(dir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(dir, p);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

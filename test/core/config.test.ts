@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { minImprovementAbsolute, parseConfigText, parseDurationSeconds } from "../../src/core/config.js";
+import { ConfigError } from "../../src/errors.js";
+
+const minimal = "metric:\n  name: val_loss\n  goal: minimize\nrun: node train.mjs\neditable: [train.mjs]\n";
+
+function issuesOf(text: string): string[] {
+  try {
+    parseConfigText(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("applies defaults to a minimal config", () => {
+    const c = parseConfigText(minimal);
+    expect(c.budget).toMatchObject({ experiment_timeout: 300, max_experiments: 50, parallel: 1, patience: 20 });
+    expect(c.accept).toMatchObject({ repeats: 3, baseline_repeats: 3, confidence: 0.99, prefer_simpler: true });
+    expect(c.proposer.kind).toBe("mutate");
+  });
+
+  it.each<[string, string, string]>([
+    ["unknown top-level key", `${minimal}extra: 1\n`, "extra: unknown key"],
+    ["unknown nested key", `${minimal}budget:\n  paralel: 2\n`, "budget.paralel: unknown key"],
+    ["bad goal", minimal.replace("minimize", "lower"), "metric.goal:"],
+    ["missing run", minimal.replace("run: node train.mjs\n", ""), "run:"],
+    ["empty editable", minimal.replace("[train.mjs]", "[]"), "editable:"],
+    [".github editable", minimal.replace("[train.mjs]", "[.github/workflows/x.yml]"), "editable[0]: glob \".github/workflows/x.yml\" reaches .github/**"],
+    ["escaping glob", minimal.replace("[train.mjs]", "[../x.py]"), "editable[0]:"],
+    ["bad duration", `${minimal}budget:\n  experiment_timeout: soon\n`, "budget.experiment_timeout: expected a positive duration"],
+    ["bad percentage", `${minimal}accept:\n  min_improvement: "half"\n`, "accept.min_improvement"],
+    ["pattern without a group", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: 'val [0-9.]+'")}`, "metric.pattern: expected exactly one capture group, found 0"],
+    ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
+    ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
+  ])("%s", (_n, text, message) => {
+    expect(issuesOf(text).join("\n")).toContain(message);
+  });
+
+  it("reports every problem, not only the first", () => {
+    const issues = issuesOf("metric:\n  name: x\nrun: ''\neditable: []\nfoo: 1\n");
+    expect(issues.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("names the line of a YAML syntax error", () => {
+    expect(() => parseConfigText("metric: [\n")).toThrow(/not valid YAML/);
+  });
+
+  it("rejects an empty file", () => {
+    expect(() => parseConfigText("")).toThrow(ConfigError);
+  });
+
+  it.each([
+    ["90", 90],
+    ["90s", 90],
+    ["5m", 300],
+    ["1.5h", 5400],
+    ["500ms", 0.5],
+    [30, 30],
+    ["0", undefined],
+    ["-1m", undefined],
+    ["5 minutes", undefined],
+  ] as const)("duration %s -> %s", (v, want) => {
+    expect(parseDurationSeconds(v)).toBe(want);
+  });
+
+  it("resolves relative min_improvement against the baseline", () => {
+    const c = parseConfigText(`${minimal}accept:\n  min_improvement: "2%"\n`);
+    expect(minImprovementAbsolute(c, -50)).toBeCloseTo(1, 12);
+    expect(minImprovementAbsolute(parseConfigText(minimal), 50)).toBe(0);
+  });
+});

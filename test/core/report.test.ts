@@ -1,0 +1,366 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { type LedgerEvent, type NewEventInput, parseLedger, stamp } from "../../src/core/events.js";
+import {
+  chartPoints,
+  formatDuration,
+  formatMetric,
+  formatPct,
+  neutralizeHtml,
+  renderMarkdown,
+  renderProgressLine,
+  renderTerminalChart,
+  renderTerminalSummary,
+  summarize,
+  tableCell,
+} from "../../src/core/report.js";
+import { type CampaignState, fold } from "../../src/core/state.js";
+
+function fixture(name: string): CampaignState {
+  const path = fileURLToPath(new URL(`../fixtures/ledgers/${name}.jsonl`, import.meta.url));
+  const { events, problems } = parseLedger(readFileSync(path, "utf8"));
+  expect(problems).toEqual([]);
+  return fold(events);
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
+const ANSI = /\x1b/;
+const utf8 = (s: string) => new TextEncoder().encode(s).length;
+
+/** A ledger built in code: a baseline with the given metrics, then one experiment per entry. */
+function synthetic(opts: {
+  goal?: "minimize" | "maximize";
+  baseline: (number | null)[];
+  experiments: { title?: string; metrics: (number | null)[]; verdict: "keep" | "discard"; diff?: string }[];
+}): CampaignState {
+  const t0 = Date.parse("2025-03-01T00:00:00Z");
+  const events: LedgerEvent[] = [];
+  let clock = 0;
+  const push = (e: NewEventInput) => {
+    events.push(...stamp([e], events.length, new Date(t0 + clock++ * 1000)));
+  };
+  push({
+    type: "campaign_started",
+    campaign: "99",
+    config: { metric: { name: "loss", goal: opts.goal ?? "minimize" }, run: "x", editable: ["a.py"], budget: { max_experiments: 1000 } },
+    base_commit: "base",
+    goal: "go",
+    source: "cli",
+  });
+  const runs = (experiment: number, commit: string, metrics: (number | null)[]) => {
+    metrics.forEach((m, seed) => {
+      push({ type: "run_started", experiment, commit, seed });
+      push({ type: "run_finished", experiment, commit, seed, status: m === null ? "crash" : "ok", metric: m, seconds: 1, exit_code: m === null ? 1 : 0 });
+    });
+  };
+  runs(0, "base", opts.baseline);
+  let best = "base";
+  opts.experiments.forEach((x, i) => {
+    const n = i + 1;
+    const commit = `c${n}`;
+    push({ type: "experiment_requested", experiment: n, parent: best });
+    push({
+      type: "experiment_proposed",
+      experiment: n,
+      parent: best,
+      commit,
+      branch: `autoresearch/99/${n}`,
+      title: x.title ?? `change ${n}`,
+      hypothesis: `hypothesis ${n}`,
+      edits: [],
+      diff: x.diff ?? `-a = ${n - 1}\n+a = ${n}\n`,
+      lines_added: 1,
+      lines_removed: 1,
+      trace_file: `traces/${n}.md`,
+    });
+    runs(n, commit, x.metrics);
+    push({ type: "experiment_judged", experiment: n, commit, verdict: x.verdict, reason: `reason ${n}`, baseline_mean: null, candidate_mean: null, improvement: null, p_value: null });
+    if (x.verdict === "keep") best = commit;
+  });
+  return fold(events);
+}
+
+describe("summarize", () => {
+  it("computes the numbers of a minimize campaign", () => {
+    const s = summarize(fixture("minimize"));
+    expect(s).toMatchObject({
+      campaign: "7",
+      metric: "val_loss",
+      goal: "minimize",
+      experiments: 5,
+      kept: 1,
+      discarded: 1,
+      failed: 2, // the failed proposal and the crashed experiment
+      in_flight: 1,
+      runs: 8,
+      stopped: null,
+      best_commit: "c2c2c2c2c2c2c2c2",
+      elapsed_s: 321,
+    });
+    expect(s.baseline).toBeCloseTo(3.2, 12);
+    expect(s.best).toBeCloseTo(3.0, 12);
+    expect(s.improvement_pct).toBeCloseTo(6.25, 9);
+    expect(s.cost_usd).toBeCloseTo(0.04, 12);
+    expect(Object.keys(s).sort()).toEqual(
+      ["campaign", "metric", "goal", "baseline", "best", "improvement_pct", "experiments", "kept", "failed", "discarded", "in_flight", "runs", "cost_usd", "stopped", "best_commit", "elapsed_s"].sort(),
+    );
+  });
+
+  it("counts an improvement as positive for maximize too", () => {
+    const s = summarize(fixture("maximize"));
+    expect(s.goal).toBe("maximize");
+    expect(s.baseline).toBeCloseTo(0.8, 12);
+    expect(s.best).toBeCloseTo(0.85, 12);
+    expect(s.improvement_pct).toBeCloseTo(6.25, 9);
+    expect(s.stopped).toBe("budget exhausted: max_experiments (2)");
+  });
+
+  it.each([
+    ["minimize, worse", "minimize", [1], [1.1], -10],
+    ["maximize, worse", "maximize", [1], [0.9], -10],
+    ["maximize, negative baseline", "maximize", [-2], [-1], 50],
+  ] as const)("improvement_pct for a kept change (%s)", (_name, goal, baseline, kept, pct) => {
+    // A keep that is worse cannot happen in the loop, but the sign rule must hold regardless.
+    const s = summarize(synthetic({ goal, baseline: [...baseline], experiments: [{ metrics: [...kept], verdict: "keep" }] }));
+    expect(s.improvement_pct).toBeCloseTo(pct, 9);
+  });
+
+  it("has no baseline, best or percent before the baseline's first successful run", () => {
+    const s = summarize(synthetic({ baseline: [null], experiments: [] }));
+    expect(s).toMatchObject({ baseline: null, best: null, improvement_pct: null, runs: 1 });
+  });
+});
+
+describe("chartPoints", () => {
+  it("lists the baseline and judged experiments with the best so far", () => {
+    const points = chartPoints(fixture("minimize"));
+    expect(points.map((p) => [p.experiment, p.outcome, p.metric === null ? null : Number(p.metric.toFixed(6)), p.best === null ? null : Number(p.best.toFixed(6))])).toEqual([
+      [0, "baseline", 3.2, 3.2],
+      [1, "discarded", 3.25, 3.2],
+      [2, "kept", 3, 3],
+      [3, "failed", null, 3],
+      [4, "failed", null, 3],
+    ]);
+  });
+});
+
+describe("renderMarkdown", () => {
+  const state = fixture("minimize");
+  const md = renderMarkdown(state, {
+    traces: { 2: "Warmup should help.\n<!-- hidden -->\n```python\nWARMUP = 100" },
+    traceLink: (n) => `https://github.com/o/r/blob/autoresearch/ledger/campaigns/7/traces/${n}.md`,
+    reproduce: "npx autoresearch run --campaign 7",
+  });
+
+  it("starts with the report title", () => {
+    expect(md.split("\n")[0]).toBe("# autoresearch: val_loss 3.2 -> 3 (-6.3%)");
+  });
+
+  it("has an xychart-beta block with one x value per charted experiment", () => {
+    const block = /```mermaid\nxychart-beta\n([\s\S]*?)```/.exec(md)?.[1];
+    expect(block).toBeDefined();
+    const xs = /x-axis "experiment" \[(.*)\]/.exec(block ?? "")?.[1]?.split(", ");
+    expect(xs).toEqual(['"0"', '"1"', '"2"', '"3"', '"4"']);
+    const lines = [...(block ?? "").matchAll(/line \[(.*)\]/g)].map((m) => m[1]?.split(", ").map(Number));
+    expect(lines).toEqual([
+      [3.2, 3.25, 3, 3, 3],
+      [3.2, 3.2, 3, 3, 3],
+    ]);
+    expect(block).toMatch(/y-axis "val_loss" 2\.975 --> 3\.275/);
+  });
+
+  it("has a table row per experiment, pipes escaped", () => {
+    const rows = md.split("\n").filter((l) => /^\| (\[\d+\]\(.*?\)|\d+) \|/.test(l));
+    expect(rows).toHaveLength(6);
+    expect(md).toContain("Raise the learning rate \\| try 3e-3");
+    expect(md).toContain("| 3.2 ± 0.02 | 3 |");
+    expect(md).toMatch(/\| Double the batch size \| n\/a \| 0\/1 ok \| {2}\| failed \| no successful run \(crash: exit code 1\) \|/);
+  });
+
+  it("shows each kept change with its diff and a collapsed, inert trace", () => {
+    expect(md).toContain("### #2: Add a learning-rate warmup");
+    expect(md).toContain("```diff\n--- a/train.py\n+++ b/train.py\n@@ -2 +2 @@\n-WARMUP = 0\n+WARMUP = 100\n```");
+    expect(md).toContain("<details><summary>Reasoning trace</summary>");
+    expect(md).toContain("[Full trace](https://github.com/o/r/blob/autoresearch/ledger/campaigns/7/traces/2.md)");
+    // User and model text cannot hide content or break the collapsed section.
+    expect(md).not.toContain("<!--");
+    expect(md.match(/<details>/g)).toHaveLength(1);
+    expect(md.match(/<\/details>/g)).toHaveLength(1);
+    // The trace's unclosed code fence is closed before </details>.
+    expect(md).toMatch(/WARMUP = 100\n```\n\n\[Full trace\]/);
+    // Discarded experiments get no section.
+    expect(md).not.toContain("### #1");
+  });
+
+  it("renders the main fixture as expected", () => {
+    // Times in the report come from the ledger, so nothing needs normalising.
+    expect(md).toMatchSnapshot();
+  });
+
+  it("stays within maxBytes for 500 experiments with long titles, dropping the oldest first", () => {
+    const long = "a long title | with pipes and ünïcödé ".repeat(8);
+    const big = synthetic({
+      baseline: [10, 10.1, 9.9],
+      experiments: Array.from({ length: 500 }, (_, i) => ({
+        title: `${i + 1} ${long}`,
+        metrics: [10 - (i + 1) / 100],
+        verdict: (i + 1) % 10 === 0 ? ("keep" as const) : ("discard" as const),
+        diff: Array.from({ length: 400 }, (_, k) => `+line ${k} of change ${i + 1}`).join("\n"),
+      })),
+    });
+    const traces = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [i + 1, `thinking ${"x".repeat(100)}\n`.repeat(200)]));
+    const out = renderMarkdown(big, { traces, traceLink: (n) => `https://example.com/${n}.md` });
+    expect(utf8(out)).toBeLessThanOrEqual(60_000);
+    expect(out).toMatch(/The \d+ oldest experiments are left out of the table/);
+    expect(out).toMatch(/The \d+ oldest kept changes are left out/);
+    expect(out).toContain("[500](https://example.com/500.md)");
+    expect(out).not.toMatch(/^\| 0 \| baseline/m);
+    expect(out).toContain("### #500:");
+    expect(out).not.toContain("### #10:");
+    expect(out).toContain("more lines not shown");
+    // Every code fence is closed.
+    expect((out.match(/^```/gm) ?? []).length % 2).toBe(0);
+
+    const small = renderMarkdown(big, { maxBytes: 8_000 });
+    expect(utf8(small)).toBeLessThanOrEqual(8_000);
+    const tiny = renderMarkdown(big, { maxBytes: 500 });
+    expect(utf8(tiny)).toBeLessThanOrEqual(500);
+  });
+
+  it("says when nothing has been kept and draws no chart before any measurement", () => {
+    const empty = renderMarkdown(synthetic({ baseline: [], experiments: [] }));
+    expect(empty).toContain("No change has been kept yet.");
+    expect(empty).not.toContain("xychart-beta");
+    expect(empty.split("\n")[0]).toBe("# autoresearch: loss n/a -> n/a (n/a)");
+  });
+});
+
+describe("text helpers", () => {
+  it.each([
+    [3.2, "3.2"],
+    [0.123456, "0.1235"],
+    [12345.6, "12350"],
+    [0, "0"],
+    [-2.5, "-2.5"],
+    [1.23456e-7, "1.235e-7"],
+    [0.00099, "9.9e-4"],
+    [4e9, "4e9"],
+    [-1234567, "-1.235e6"],
+    [Number.NaN, "n/a"],
+    [Number.POSITIVE_INFINITY, "inf"],
+    [null, "n/a"],
+  ])("formatMetric(%s) = %s", (n, s) => {
+    expect(formatMetric(n)).toBe(s);
+  });
+
+  it.each([
+    [-23.44, "-23.4%"],
+    [6.25, "+6.3%"],
+    [6.249999999999992, "+6.3%"],
+    [0, "0.0%"],
+    [-0.01, "0.0%"],
+    [null, "n/a"],
+  ])("formatPct(%s) = %s", (n, s) => {
+    expect(formatPct(n)).toBe(s);
+  });
+
+  it.each([
+    [0, "0s"],
+    [59.9, "59s"],
+    [72, "1m12s"],
+    [3600 + 5 * 60, "1h05m"],
+    [2 * 86400 + 3 * 3600, "2d03h"],
+  ])("formatDuration(%s) = %s", (n, s) => {
+    expect(formatDuration(n)).toBe(s);
+  });
+
+  it("makes cells one line with pipes escaped and HTML inert", () => {
+    expect(tableCell("a | b\nc\r\nd <!-- x --> <details>")).toBe("a \\| b c d &lt;!-- x --&gt; &lt;details>");
+    expect(neutralizeHtml("</DETAILS><summary>")).toBe("&lt;/DETAILS>&lt;summary>");
+  });
+});
+
+describe("terminal", () => {
+  it("summarizes without any ANSI code when color is off", () => {
+    const state = fixture("minimize");
+    const first = state.experiments[1];
+    if (first) first.title = "evil \x1b[31mred\x1b[0m title";
+    const out = renderTerminalSummary(state, { color: false, width: 80 });
+    expect(out).not.toMatch(ANSI);
+    expect(out).toContain("baseline 3.2 -> best 3 (-6.3%)");
+    expect(out).toContain("experiments 5/20 · kept 1 · discarded 1 · failed 2 · in flight 1");
+    expect(out).toMatch(/^ {3}2 Add a learning-rate warmup\s+3 ± 0.02\s+-0.2 \(-6.3%\)\s+kept$/m);
+    for (const line of out.split("\n").slice(3)) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it("colors when asked, and shows the stop reason", () => {
+    const out = renderTerminalSummary(fixture("maximize"), { color: true });
+    expect(out).toMatch(ANSI);
+    expect(out).toContain("stopped: budget exhausted: max_experiments (2)");
+  });
+
+  it("shows only the most recent experiments", () => {
+    const state = synthetic({ baseline: [1], experiments: Array.from({ length: 30 }, () => ({ metrics: [1.1], verdict: "discard" as const })) });
+    const rows = renderTerminalSummary(state, { color: false }).split("\n").filter((l) => /^\s+\d+ change/.test(l));
+    expect(rows).toHaveLength(10);
+    expect(rows[9]).toMatch(/^\s+30 change 30/);
+  });
+
+  it("charts both series without ANSI codes when color is off", () => {
+    const out = renderTerminalChart(fixture("minimize"), { height: 6 });
+    expect(out).not.toMatch(ANSI);
+    expect(out.split("\n")).toHaveLength(8); // 7 rows (height + 1) and the legend
+    expect(out).toContain("failed experiments carry the previous value");
+    expect(out).toContain("3.275");
+    expect(renderTerminalChart(fixture("minimize"), { color: true })).toMatch(ANSI);
+  });
+
+  it("charts a single point", () => {
+    const out = renderTerminalChart(synthetic({ baseline: [2.5], experiments: [] }), { height: 4 });
+    expect(out).toContain("┼");
+    expect(out).toContain("2.5");
+    expect(out).toContain("experiments 0..0");
+  });
+
+  it("charts a campaign whose experiments all failed, and one with nothing measured", () => {
+    const someFailed = renderTerminalChart(
+      synthetic({ baseline: [1], experiments: [{ metrics: [null], verdict: "discard" }, { metrics: [null], verdict: "discard" }] }),
+      { height: 4 },
+    );
+    expect(someFailed).toContain("failed experiments carry the previous value");
+    expect(someFailed).toContain("experiments 0..2");
+    const allFailed = synthetic({ baseline: [null], experiments: [{ metrics: [null], verdict: "discard" }] });
+    expect(renderTerminalChart(allFailed)).toBe("(no loss measured yet)");
+    expect(renderMarkdown(allFailed)).not.toContain("xychart-beta");
+  });
+
+  it("samples long histories to the width", () => {
+    const state = synthetic({ baseline: [1], experiments: Array.from({ length: 300 }, (_, i) => ({ metrics: [1 + Math.sin(i)], verdict: "discard" as const })) });
+    const out = renderTerminalChart(state, { width: 60 });
+    for (const line of out.split("\n").slice(0, -1)) expect(Array.from(line).length).toBeLessThanOrEqual(60);
+    expect(out).toContain("experiments 0..300");
+  });
+});
+
+describe("renderProgressLine", () => {
+  it("shows counts, best, running experiments and elapsed time", () => {
+    const state = fixture("minimize");
+    const now = new Date("2025-01-01T10:06:12.000Z");
+    const line = renderProgressLine(state, now, [
+      { experiment: 5, seed: 1, since: new Date("2025-01-01T10:06:00.000Z") },
+      { experiment: 6, seed: 1, since: new Date("2025-01-01T10:06:09.000Z") },
+    ]);
+    expect(line).toBe("experiments 5/20 · kept 1 · failed 2 · best val_loss 3 (-6.3%) · running #5 (12s), #6 (3s) · 6m12s");
+  });
+
+  it("goes onto two lines when long and bounds the running list", () => {
+    const state = fixture("minimize");
+    const now = new Date("2025-01-01T10:06:12.000Z");
+    const running = Array.from({ length: 8 }, (_, i) => ({ experiment: 10 + i, seed: 1, since: now }));
+    const text = renderProgressLine(state, now, running, 80);
+    const lines = text.split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe("running #10 (0s), #11 (0s), #12 (0s), #13 (0s) +4 more · 6m12s");
+  });
+});

@@ -1,0 +1,88 @@
+/** One fake per port, in memory, for core and driver tests. */
+import { createHash } from "node:crypto";
+import { type LedgerEvent, type LedgerProblem, type NewEventInput, stamp } from "../../src/core/events.js";
+import type { CommitResult, Executor, LedgerStore, Proposal, ProposalContext, Proposer, RepoHost, RunResult, RunSpec } from "../../src/ports.js";
+
+export class FakeRepoHost implements RepoHost {
+  commits = new Map<string, Record<string, string>>();
+  branches = new Map<string, string>();
+  constructor(files: Record<string, string>, readonly base = "base") {
+    this.commits.set(base, { ...files });
+  }
+  async readFiles(commit: string, paths: string[]) {
+    const tree = this.tree(commit);
+    return Object.fromEntries(paths.map((p) => [p, tree[p]]));
+  }
+  async listFiles(commit: string) {
+    return Object.keys(this.tree(commit)).sort();
+  }
+  async commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult> {
+    const tree = { ...this.tree(parent), ...files };
+    const id = createHash("sha1").update(parent + message + JSON.stringify(tree)).digest("hex").slice(0, 12);
+    this.commits.set(id, tree);
+    return { commit: id, diff: Object.keys(files).map((f) => `--- a/${f}\n+++ b/${f}`).join("\n"), linesAdded: 1, linesRemoved: 1 };
+  }
+  async setBranch(name: string, commit: string) {
+    this.branches.set(name, commit);
+  }
+  async deleteBranch(name: string) {
+    this.branches.delete(name);
+  }
+  tree(commit: string): Record<string, string> {
+    const t = this.commits.get(commit);
+    if (!t) throw new Error(`no commit ${commit}`);
+    return t;
+  }
+}
+
+/** Runs are instant: the metric is computed from the commit's files and the seed. */
+export class FakeExecutor implements Executor {
+  calls: RunSpec[] = [];
+  constructor(
+    readonly repo: FakeRepoHost,
+    readonly metric: (files: Record<string, string>, seed: number) => number | RunResult,
+    readonly delayMs = 0,
+  ) {}
+  async run(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
+    this.calls.push(spec);
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (signal.aborted) return { status: "cancelled", metric: null, seconds: 0, exitCode: null, reason: "cancelled", tail: "" };
+    const m = this.metric(this.repo.tree(spec.commit), spec.seed);
+    if (typeof m !== "number") return m;
+    return { status: "ok", metric: m, seconds: 0.01, exitCode: 0, reason: "", tail: `val: ${m}` };
+  }
+}
+
+/** Returns the proposals it is given, in order (then repeats the last). */
+export class ScriptedProposer implements Proposer {
+  contexts: ProposalContext[] = [];
+  constructor(readonly script: ((ctx: ProposalContext) => Proposal)[]) {}
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    this.contexts.push(ctx);
+    const f = this.script[Math.min(this.contexts.length - 1, this.script.length - 1)];
+    if (!f) throw new Error("empty script");
+    return f(ctx);
+  }
+}
+
+export class MemoryLedgerStore implements LedgerStore {
+  events: LedgerEvent[] = [];
+  problems: LedgerProblem[] = [];
+  traces = new Map<number, string>();
+  async read() {
+    return { events: [...this.events], problems: [...this.problems] };
+  }
+  async append(events: NewEventInput[], expectedSeq: number) {
+    const last = this.events.at(-1)?.seq ?? 0;
+    if (last !== expectedSeq) throw new Error(`CAS mismatch: ${last} != ${expectedSeq}`);
+    const stamped = stamp(events, last, new Date("2026-01-01T00:00:00Z"));
+    this.events.push(...stamped);
+    return stamped;
+  }
+  async writeTrace(n: number, md: string) {
+    this.traces.set(n, md);
+    return `traces/${n}.md`;
+  }
+}
+
+export const fixedClock = (iso = "2026-01-01T00:00:00Z") => ({ now: () => new Date(iso) });

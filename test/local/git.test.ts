@@ -1,0 +1,275 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EditError, GitError, RepoStateError, SurfaceViolation } from "../../src/errors.js";
+import { boundDiff, dirtyFiles, GitRepoHost, git, headCommit, isGitRepo, repoRoot } from "../../src/local/git.js";
+
+// Hermetic git: no user or system config (identity, signing, hooks) leaks into these tests.
+const saved = { ...process.env };
+let base: string;
+beforeAll(() => {
+  base = realpathSync(mkdtempSync(join(tmpdir(), "ar-git-test-")));
+  writeFileSync(join(base, "empty-gitconfig"), "");
+  process.env.GIT_CONFIG_GLOBAL = join(base, "empty-gitconfig");
+  process.env.GIT_CONFIG_NOSYSTEM = "1";
+  process.env.GIT_CEILING_DIRECTORIES = base;
+  for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"]) delete process.env[k];
+});
+afterAll(() => {
+  process.env = saved;
+  rmSync(base, { recursive: true, force: true });
+});
+
+let n = 0;
+function sh(dir: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd: dir, encoding: "utf8" }).replace(/\n$/, "");
+}
+
+/** A repository with one commit: a.txt, run.sh (executable), sub/b.txt. */
+function makeRepo(opts: { identity?: boolean } = {}): { dir: string; head: string } {
+  const dir = join(base, `repo-${++n}`);
+  mkdirSync(join(dir, "sub"), { recursive: true });
+  sh(dir, "init", "-q", "-b", "main");
+  if (opts.identity !== false) {
+    sh(dir, "config", "user.email", "me@example.com");
+    sh(dir, "config", "user.name", "Me");
+  }
+  writeFileSync(join(dir, "a.txt"), "1\n2\n3\n");
+  writeFileSync(join(dir, "run.sh"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
+  writeFileSync(join(dir, "sub/b.txt"), "b\n");
+  sh(dir, "add", ".");
+  // The first commit needs an identity even in the repository without one.
+  execFileSync("git", ["-c", "user.email=setup@example.com", "-c", "user.name=Setup", "commit", "-q", "-m", "init"], { cwd: dir });
+  return { dir, head: sh(dir, "rev-parse", "HEAD") };
+}
+
+function snapshot(dir: string) {
+  return {
+    status: sh(dir, "status", "--porcelain"),
+    unstaged: sh(dir, "diff"),
+    staged: sh(dir, "diff", "--cached"),
+    index: readFileSync(join(dir, ".git/index")).toString("base64"),
+    head: sh(dir, "rev-parse", "HEAD"),
+    branch: sh(dir, "symbolic-ref", "HEAD"),
+    a: readFileSync(join(dir, "a.txt"), "utf8"),
+  };
+}
+
+describe("git()", () => {
+  it("returns stdout without its final newline", async () => {
+    const { dir, head } = makeRepo();
+    expect(await git(dir, ["rev-parse", "HEAD"])).toBe(head);
+  });
+
+  it("throws GitError keeping the args and stderr", async () => {
+    const { dir } = makeRepo();
+    const err = await git(dir, ["rev-parse", "--verify", "no-such-rev"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitError);
+    expect((err as GitError).args).toEqual(["rev-parse", "--verify", "no-such-rev"]);
+    expect((err as GitError).stderr).toMatch(/Needed a single revision/);
+    expect((err as GitError).message).toMatch(/git rev-parse --verify no-such-rev failed \(exit 128\)/);
+  });
+
+  it("passes input on stdin", async () => {
+    const { dir } = makeRepo();
+    const sha = await git(dir, ["hash-object", "--stdin"], { input: "hello\n" });
+    // The well-known blob id of "hello\n".
+    expect(sha).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
+  });
+});
+
+describe("GitRepoHost.commit", () => {
+  it("creates the commit without touching the working tree, the index or HEAD", async () => {
+    const { dir, head } = makeRepo();
+    // The user is in the middle of something: an unstaged edit and a staged one.
+    writeFileSync(join(dir, "a.txt"), "user edit\n");
+    writeFileSync(join(dir, "sub/b.txt"), "staged\n");
+    sh(dir, "add", "sub/b.txt");
+    const before = snapshot(dir);
+
+    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "one\ntwo\n", "new/c.txt": "c\n" }, "try a thing\n\nbecause");
+
+    expect(snapshot(dir)).toEqual(before);
+    expect(() => readFileSync(join(dir, "new/c.txt"))).toThrow();
+    expect(sh(dir, "rev-parse", `${r.commit}^`)).toBe(head);
+    expect(sh(dir, "log", "-1", "--format=%B", r.commit)).toBe("try a thing\n\nbecause");
+    expect(sh(dir, "ls-tree", "-r", "--name-only", r.commit).split("\n")).toEqual(["a.txt", "new/c.txt", "run.sh", "sub/b.txt"]);
+    expect(sh(dir, "show", `${r.commit}:a.txt`)).toBe("one\ntwo");
+    expect(sh(dir, "show", `${r.commit}:new/c.txt`)).toBe("c");
+    // The staged change is the user's, not part of the campaign's commit.
+    expect(sh(dir, "show", `${r.commit}:sub/b.txt`)).toBe("b");
+  });
+
+  it("keeps the executable bit of an edited executable file; new files are not executable", async () => {
+    const { dir, head } = makeRepo();
+    const r = await new GitRepoHost(dir).commit(head, { "run.sh": "#!/bin/sh\necho bye\n", "a.txt": "x\n", "tool.sh": "#!/bin/sh\n" }, "m");
+    const modes = Object.fromEntries(
+      sh(dir, "ls-tree", "-r", r.commit)
+        .split("\n")
+        .map((l) => [l.split("\t")[1], l.split(" ")[0]]),
+    );
+    expect(modes).toEqual({ "run.sh": "100755", "a.txt": "100644", "tool.sh": "100644", "sub/b.txt": "100644" });
+  });
+
+  it("handles concurrent commits on the same parent, each with its own tree", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => host.commit(head, { [`f${i}.txt`]: `${i}\n`, "a.txt": `a${i}\n` }, `c${i}`)));
+    expect(new Set(results.map((r) => r.commit)).size).toBe(8);
+    results.forEach((r, i) => {
+      expect(sh(dir, "rev-parse", `${r.commit}^`)).toBe(head);
+      expect(sh(dir, "ls-tree", "-r", "--name-only", r.commit).split("\n")).toEqual(["a.txt", `f${i}.txt`, "run.sh", "sub/b.txt"]);
+      expect(sh(dir, "show", `${r.commit}:a.txt`)).toBe(`a${i}`);
+    });
+    expect(sh(dir, "status", "--porcelain")).toBe("");
+  });
+
+  it("returns the unified diff and line counts from numstat", async () => {
+    const { dir, head } = makeRepo();
+    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "1\nX\n3\n4\n", "sub/d.txt": "d1\nd2\n" }, "m");
+    expect(r.linesAdded).toBe(4);
+    expect(r.linesRemoved).toBe(1);
+    expect(r.diff).toContain("diff --git a/a.txt b/a.txt");
+    expect(r.diff).toContain("-2\n+X\n");
+    expect(r.diff).toContain("+4\n");
+    expect(r.diff).toContain("+++ b/sub/d.txt");
+    expect(r.diff.endsWith("\n")).toBe(true);
+  });
+
+  it("bounds a large diff with a note while counting every line", async () => {
+    const { dir, head } = makeRepo();
+    const big = Array.from({ length: 3000 }, (_, i) => `line ${i} ${"x".repeat(20)}`).join("\n");
+    const r = await new GitRepoHost(dir).commit(head, { "big.txt": `${big}\n` }, "m");
+    expect(r.linesAdded).toBe(3000);
+    expect(r.diff.length).toBeLessThan(20_300);
+    expect(r.diff).toMatch(/\[diff truncated: \d+ of \d+ characters shown; run `git diff [0-9a-f]{12} [0-9a-f]{12}`/);
+    expect(r.diff).not.toContain("line 2999 ");
+  });
+
+  it("uses the fixed identity only when the repository has no user.email", async () => {
+    const withId = makeRepo();
+    const a = await new GitRepoHost(withId.dir).commit(withId.head, { "a.txt": "x\n" }, "m");
+    expect(sh(withId.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", a.commit)).toBe("Me <me@example.com>|Me <me@example.com>");
+
+    const without = makeRepo({ identity: false });
+    const b = await new GitRepoHost(without.dir).commit(without.head, { "a.txt": "x\n" }, "m");
+    expect(sh(without.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", b.commit)).toBe("autoresearch <autoresearch@localhost>|autoresearch <autoresearch@localhost>");
+  });
+
+  it("refuses paths outside the repository instead of writing them", async () => {
+    const { dir, head } = makeRepo();
+    for (const bad of ["../evil.txt", "/abs.txt", "sub/../../evil.txt", ".git/config", "sub/.GIT/x", "a//b", "./a.txt", "", "a\\b"]) {
+      const err = await new GitRepoHost(dir).commit(head, { "ok.txt": "fine", [bad]: "x" }, "m").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SurfaceViolation);
+      expect((err as SurfaceViolation).paths).toEqual([bad]);
+    }
+  });
+
+  it("refuses to replace a folder with a file or a file with a folder", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    await expect(host.commit(head, { sub: "x" }, "m")).rejects.toThrow(new EditError("cannot write sub: sub/b.txt is inside a folder of that name at the parent commit", "sub"));
+    await expect(host.commit(head, { "a.txt/x": "x" }, "m")).rejects.toThrow(/cannot write a\.txt\/x: a\.txt is a file at the parent commit/);
+    await expect(host.commit(head, { "sub/deeper/x.txt": "x", "subway.txt": "y" }, "m")).resolves.toMatchObject({ linesAdded: 2 });
+  });
+
+  it("rejects an unknown parent with GitError", async () => {
+    const { dir } = makeRepo();
+    await expect(new GitRepoHost(dir).commit("0".repeat(40), { "a.txt": "x" }, "m")).rejects.toThrow(/no such commit/);
+  });
+});
+
+describe("GitRepoHost reading", () => {
+  it("reads files at a commit, exactly, with undefined for missing paths and folders", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const c = await host.commit(head, { "nonl.txt": "no newline", "utf.txt": "héllo ✓\n", "a.txt": "" }, "m");
+    expect(await host.readFiles(c.commit, ["nonl.txt", "utf.txt", "a.txt", "missing.txt", "sub", "sub/b.txt"])).toEqual({
+      "nonl.txt": "no newline",
+      "utf.txt": "héllo ✓\n",
+      "a.txt": "",
+      "missing.txt": undefined,
+      sub: undefined,
+      "sub/b.txt": "b\n",
+    });
+    // The old commit still has the old content.
+    expect((await host.readFiles(head, ["a.txt", "nonl.txt"])) as object).toEqual({ "a.txt": "1\n2\n3\n", "nonl.txt": undefined });
+    expect(await host.readFiles(head, [])).toEqual({});
+  });
+
+  it("lists every tracked file at a commit, from any subfolder", async () => {
+    const { dir, head } = makeRepo();
+    expect(await new GitRepoHost(join(dir, "sub")).listFiles(head)).toEqual(["a.txt", "run.sh", "sub/b.txt"]);
+  });
+
+  it("rejects an unknown commit", async () => {
+    const { dir } = makeRepo();
+    await expect(new GitRepoHost(dir).readFiles("nope", ["a.txt"])).rejects.toBeInstanceOf(GitError);
+  });
+});
+
+describe("GitRepoHost branches", () => {
+  it("sets, moves and deletes a branch without touching HEAD", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const c = await host.commit(head, { "a.txt": "x\n" }, "m");
+    await host.setBranch("autoresearch/1/best", head);
+    expect(sh(dir, "rev-parse", "refs/heads/autoresearch/1/best")).toBe(head);
+    await host.setBranch("autoresearch/1/best", c.commit);
+    expect(sh(dir, "rev-parse", "refs/heads/autoresearch/1/best")).toBe(c.commit);
+    expect(sh(dir, "symbolic-ref", "HEAD")).toBe("refs/heads/main");
+    expect(sh(dir, "rev-parse", "HEAD")).toBe(head);
+    await host.deleteBranch("autoresearch/1/best");
+    expect(sh(dir, "branch", "--list", "autoresearch/*")).toBe("");
+    await expect(host.deleteBranch("autoresearch/1/best")).resolves.toBeUndefined();
+  });
+});
+
+describe("repository helpers", () => {
+  it("dirtyFiles lists changed, staged, renamed and untracked paths but not .autoresearch/", async () => {
+    const { dir } = makeRepo();
+    expect(await dirtyFiles(dir)).toEqual([]);
+    // No .gitignore inside: git itself would report the folder, so the exclusion is ours.
+    mkdirSync(join(dir, ".autoresearch/campaigns/1"), { recursive: true });
+    writeFileSync(join(dir, ".autoresearch/lock"), "{}");
+    writeFileSync(join(dir, ".autoresearch/campaigns/1/events.jsonl"), "");
+    expect(sh(dir, "status", "--porcelain")).toContain(".autoresearch/");
+    expect(await dirtyFiles(dir)).toEqual([]);
+
+    writeFileSync(join(dir, "a.txt"), "changed\n");
+    writeFileSync(join(dir, "untracked.txt"), "u\n");
+    sh(dir, "mv", "sub/b.txt", "sub/renamed.txt");
+    expect((await dirtyFiles(join(dir, "sub"))).sort()).toEqual(["a.txt", "sub/renamed.txt", "untracked.txt"]);
+  });
+
+  it("repoRoot finds the top level from a subfolder and rejects a folder outside any repository", async () => {
+    const { dir } = makeRepo();
+    expect(await repoRoot(join(dir, "sub"))).toBe(dir);
+    const outside = mkdtempSync(join(base, "plain-"));
+    const err = await repoRoot(outside).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RepoStateError);
+    expect((err as Error).message).toBe(`not a git repository: ${outside}`);
+    expect(await isGitRepo(dir)).toBe(true);
+    expect(await isGitRepo(outside)).toBe(false);
+    expect(await isGitRepo(join(base, "does-not-exist"))).toBe(false);
+  });
+
+  it("headCommit returns HEAD, and RepoStateError in a repository without commits", async () => {
+    const { dir, head } = makeRepo();
+    expect(await headCommit(dir)).toBe(head);
+    const empty = join(base, `empty-${++n}`);
+    mkdirSync(empty);
+    sh(empty, "init", "-q");
+    await expect(headCommit(empty)).rejects.toBeInstanceOf(RepoStateError);
+  });
+});
+
+describe("boundDiff", () => {
+  it("keeps a short diff as is and cuts a long one at a line boundary", () => {
+    expect(boundDiff("a\nb\n", "p", "c", 10)).toBe("a\nb\n");
+    const cut = boundDiff("aaaa\nbbbb\ncccc\n", "parentsha", "commitsha", 12);
+    expect(cut.startsWith("aaaa\nbbbb\n[diff truncated: 9 of 15 characters shown;")).toBe(true);
+  });
+});
