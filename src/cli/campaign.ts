@@ -208,8 +208,18 @@ export function finalText(outcome: CampaignOutcome, root: string, out: Output): 
     `Campaign branch: ${campaignBranch(state.campaign)} in ${relativeOrAbs(root) || "."} (git log ${campaignBranch(state.campaign)})`,
     `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
   ];
+  lines.push(...baselineFailureTail(state));
   if (outcome.interrupted) lines.push("", `Interrupted. Continue with: autoresearch run --resume --campaign ${state.campaign}`);
   return lines.join("\n");
+}
+
+/** When the baseline failed, its output is what the user needs to fix the command; otherwise it is only in the ledger. */
+function baselineFailureTail(state: CampaignState): string[] {
+  if (!state.stopped?.reason.startsWith("the baseline failed")) return [];
+  const run = state.experiments[0]?.runs.filter((r) => r.status !== "ok" && r.status !== "running" && r.tail.trim() !== "").at(-1);
+  if (!run) return [];
+  const lines = run.tail.trimEnd().split("\n").slice(-15);
+  return ["", `Output of the failed baseline run (seed ${run.seed}, last ${lines.length} lines):`, ...lines.map((l) => `  ${l}`)];
 }
 
 function relativeOrAbs(p: string): string {

@@ -102,7 +102,7 @@ export function judge(input: JudgeInput): Judgement {
     if (simpler && improvement > -2 * singleSe) {
       return { decision: "more_runs", runs: repeats - candidate.length, improvement, reason: "simpler; checking it is within the noise" };
     }
-    return verdict("discard", `first run not better than the baseline beyond the noise (${fmt(improvement)})`, null);
+    return verdict("discard", `first run not better than the baseline beyond the noise (improvement ${fmt(improvement)})`, null);
   }
   if (candidate.length < repeats) {
     return { decision: "more_runs", runs: repeats - candidate.length, improvement, reason: "measuring all seeds" };
@@ -121,6 +121,6 @@ export function judge(input: JudgeInput): Judgement {
     const pWorse = oneSidedP(-improvement, se, noise.df);
     if (pWorse >= alpha) return verdict("keep", `within the noise and simpler (removes ${input.linesRemoved - input.linesAdded} lines)`, p);
   }
-  if (d <= 0) return verdict("discard", `not better than the baseline over ${candidate.length} runs (${fmt(improvement)})`, p);
+  if (d <= 0) return verdict("discard", `not better than the baseline over ${candidate.length} runs (improvement ${fmt(improvement)})`, p);
   return verdict("discard", `better by ${fmt(improvement)} but within the noise (p=${fmt(p)} >= ${fmt(alpha)})`, p);
 }

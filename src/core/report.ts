@@ -32,6 +32,8 @@ export interface CampaignSummary {
   failed: number;
   discarded: number;
   in_flight: number;
+  /** Experiments a stop cut short (time or cost budget). */
+  unfinished: number;
   /** Finished runs, the baseline's included. */
   runs: number;
   cost_usd: number;
@@ -88,6 +90,7 @@ export function summarize(state: CampaignState): CampaignSummary {
     failed: t.failed,
     discarded: t.discarded,
     in_flight: t.inFlight,
+    unfinished: t.unfinished,
     runs: t.runs,
     cost_usd: state.costUsd,
     stopped: state.stopped?.reason ?? null,
@@ -375,7 +378,7 @@ function summaryLines(state: CampaignState): string[] {
   return [
     `- **State:** ${stateText}`,
     `- **${s.metric}** (${s.goal}): ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatDelta(delta)}, ${formatPct(changePct(s.baseline, s.best))}${better})`,
-    `- **Experiments:** ${s.experiments} run, ${s.kept} kept, ${s.discarded} discarded, ${s.failed} failed, ${s.in_flight} in flight (${s.runs} runs)`,
+    `- **Experiments:** ${s.experiments} run, ${s.kept} kept, ${s.discarded} discarded, ${s.failed} failed, ${s.in_flight} in flight${s.unfinished ? `, ${s.unfinished} cut short by the stop` : ""} (${s.runs} runs)`,
     `- **Budget used:** ${s.experiments} of ${b.max_experiments} experiments, ${formatDuration(s.elapsed_s)} of ${b.max_hours}h, ${formatUsd(s.cost_usd)} of ${formatUsd(b.max_cost_usd)}`,
     `- **Best commit:** \`${tableCell(s.best_commit.slice(0, 12), 12).replace(/`/g, "")}\`${s.best_commit === state.baseCommit ? " (the base commit)" : ""}`,
   ];

@@ -236,12 +236,13 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
 }
 
 /** Counts for reports and budget checks. */
-export function tally(s: CampaignState): { experiments: number; kept: number; discarded: number; failed: number; inFlight: number; runs: number } {
+export function tally(s: CampaignState): { experiments: number; kept: number; discarded: number; failed: number; inFlight: number; unfinished: number; runs: number } {
   let experiments = 0;
   let kept = 0;
   let discarded = 0;
   let failed = 0;
   let inFlight = 0;
+  let unfinished = 0;
   let runs = 0;
   for (const e of s.experiments) {
     if (!e) continue;
@@ -254,7 +255,9 @@ export function tally(s: CampaignState): { experiments: number; kept: number; di
       // A discard whose runs all failed is a failure (crash, timeout, no metric), not a verdict.
       if (currentMetrics(e).length === 0) failed++;
       else discarded++;
-    } else inFlight++;
+    } else if (s.stopped) unfinished++;
+    else inFlight++;
   }
-  return { experiments, kept, discarded, failed, inFlight, runs };
+  // Experiments a stop cut short (time or cost budget) are unfinished, not in flight.
+  return { experiments, kept, discarded, failed, inFlight, unfinished, runs };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../../src/core/events.js";
 import { type Command, experimentsSinceKeep, plan } from "../../src/core/planner.js";
-import { fold } from "../../src/core/state.js";
+import { fold, tally } from "../../src/core/state.js";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
 const config = (over: Partial<ConfigInput> = {}): ConfigInput => ({
@@ -129,6 +129,11 @@ describe("plan", () => {
     for (const n of [1, 2, 3]) l.proposed(n).run(n, `c${n}`, 1, 2).judged(n, "discard");
     l.proposed(4).add({ type: "run_started", experiment: 4, commit: "c4", seed: 1 });
     expect(l.plan()).toEqual([]);
+  });
+
+  it("counts experiments cut short by a hard stop as unfinished, not in flight", () => {
+    const l = new Ledger().baseline(1, 1, 1).proposed(1).add({ type: "run_started", experiment: 1, commit: "c1", seed: 1 }, { type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" });
+    expect(tally(fold(l.events))).toMatchObject({ experiments: 1, inFlight: 0, unfinished: 1 });
   });
 
   it("stops on the time budget", () => {

@@ -103,7 +103,7 @@ describe("summarize", () => {
     expect(s.improvement_pct).toBeCloseTo(6.25, 9);
     expect(s.cost_usd).toBeCloseTo(0.04, 12);
     expect(Object.keys(s).sort()).toEqual(
-      ["campaign", "metric", "goal", "baseline", "best", "improvement_pct", "experiments", "kept", "failed", "discarded", "in_flight", "runs", "cost_usd", "stopped", "best_commit", "elapsed_s"].sort(),
+      ["campaign", "metric", "goal", "baseline", "best", "improvement_pct", "experiments", "kept", "failed", "discarded", "in_flight", "unfinished", "runs", "cost_usd", "stopped", "best_commit", "elapsed_s"].sort(),
     );
   });
 
