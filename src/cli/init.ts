@@ -35,6 +35,9 @@ export function guessFromFiles(files: Record<string, string>): Guess {
   return { run: cmd(train), eval: evalFile && evalFile !== train ? cmd(evalFile) : undefined, editable: train, metric, goal: metric && HIGHER_IS_BETTER.test(metric) ? "maximize" : "minimize" };
 }
 
+/** A TODO placeholder left by `configText`: "TODO" before any "#" on its line (the header comment mentions TODO too). */
+export const TODO_PLACEHOLDER = /^[^#\n]*\bTODO\b/m;
+
 /** The commented YAML for a guess; unknowns are marked TODO. */
 export function configText(g: Guess): string {
   const todo = (v: string | undefined, what: string) => (v ? v : `TODO  # ${what}`);
@@ -97,6 +100,6 @@ export async function init(root: string, force: boolean): Promise<{ path: string
   const text = configText(guess);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);
-  return { path, guess, todo: text.includes("TODO") };
+  return { path, guess, todo: TODO_PLACEHOLDER.test(text) };
 }
 

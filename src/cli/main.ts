@@ -15,7 +15,7 @@ import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
-import { init } from "./init.js";
+import { init, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -169,7 +169,7 @@ export function buildProgram(state: { code: number }): Command {
       try {
         const config = parseConfigText(text, path);
         if (inRepo) problems.push(...(await repositoryProblems(root, config)));
-        if (/\bTODO\b/.test(text)) problems.push("the file still has TODO placeholders from `autoresearch init`");
+        if (TODO_PLACEHOLDER.test(text)) problems.push("the file still has TODO placeholders from `autoresearch init`");
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         problems.push(...err.issues);

@@ -136,6 +136,16 @@ export function plan(s: CampaignState, now: Date): Command[] {
   }
 
   const best = s.experiments[s.best.experiment] as ExperimentState;
+  // After a keep, the new best is measured again with fresh seeds before it judges anyone: its
+  // runs passed a significance test, so their mean is optimistic (the winner's curse), and a
+  // baseline that is too good hides the next real improvement.
+  let refreshing = false;
+  if (best.experiment > 0) {
+    const runs = liveRuns(best);
+    const target = cfg.accept.repeats + cfg.accept.baseline_repeats;
+    if (runs.length < target) runQueue.push({ e: best, count: target - runs.length });
+    refreshing = runs.length < target || runs.some((r) => r.status === "running");
+  }
   const baseline = currentMetrics(best);
   const active = s.experiments.filter((e): e is ExperimentState => !!e && e.experiment > 0 && e.phase === "running");
   for (const e of active) {
@@ -151,7 +161,7 @@ export function plan(s: CampaignState, now: Date): Command[] {
       cmds.push({ kind: "judge", experiment: e.experiment, commit: e.commit, branch: e.branch, verdict: "discard", reason: failedRunReason(failed), baselineMean: baseline.length ? mean(baseline) : null, candidateMean: null, improvement: null, pValue: null });
       continue;
     }
-    if (!baselineDone) continue;
+    if (!baselineDone || refreshing) continue;
     const j = judge({
       goal: cfg.metric.goal,
       baseline,

@@ -44,10 +44,14 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
   const inflight = new Map<string, Promise<void>>();
   const running = new Map<string, RunningRun>();
   const runAbort = new AbortController();
-  const onAbort = () => runAbort.abort();
-  signal.addEventListener("abort", onAbort);
   let fatal: unknown;
   let wake: () => void = () => {};
+  // One listener for the whole campaign (not one per wait: a long campaign would pile them up).
+  const onAbort = () => {
+    runAbort.abort();
+    wake();
+  };
+  signal.addEventListener("abort", onAbort);
   // Set when a task settles, so a settle between planning and waiting is not missed.
   let settled = false;
 
@@ -151,7 +155,6 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
           resolve();
         };
         if (signal.aborted) resolve();
-        else signal.addEventListener("abort", () => wake(), { once: true });
       });
     }
   } finally {

@@ -3,13 +3,13 @@
  * commit in a temporary directory, is verified against the editable surface, runs with a time
  * box, and is evaluated with the locked files restored. The worktree is always removed.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../core/config.js";
 import { isEditable, surfaceViolations } from "../core/surface.js";
 import { GitError } from "../errors.js";
+import { git } from "./git.js";
 import { type Logger, type Executor, type RunResult, type RunSpec, silentLogger } from "../ports.js";
 import { runExperiment } from "../runner/experiment.js";
 
@@ -25,8 +25,6 @@ export interface LocalExecutorOptions {
   graceSeconds?: number;
 }
 
-/** Git output is small here (names, not contents); this only guards against surprises. */
-const GIT_MAX_BUFFER = 64 * 1024 * 1024;
 /** Git errors that mean another git process holds a lock for a moment: worth a retry. */
 const LOCK_ERROR_RE = /index\.lock|\.lock'|could not lock|unable to lock|is locked|locked|File exists/i;
 const LOCK_RETRIES = 8;
@@ -138,7 +136,7 @@ export class LocalExecutor implements Executor {
   private async git(args: string[], opts: { cwd?: string; input?: string; retryOnLock?: boolean } = {}): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await execGit(args, opts.cwd ?? this.repoDir, opts.input);
+        return await git(opts.cwd ?? this.repoDir, args, { input: opts.input });
       } catch (err) {
         const stderr = err instanceof GitError ? err.stderr : "";
         if (opts.retryOnLock && attempt < LOCK_RETRIES && LOCK_ERROR_RE.test(stderr)) {
@@ -149,25 +147,6 @@ export class LocalExecutor implements Executor {
       }
     }
   }
-}
-
-function execGit(args: string[], cwd: string, input?: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = execFile(
-      "git",
-      args,
-      // No prompts and no pager: git must never wait for a person here.
-      { cwd, maxBuffer: GIT_MAX_BUFFER, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat" }, encoding: "utf8" },
-      (err, stdout, stderr) => {
-        if (err) {
-          const firstLine = stderr.trim().split("\n")[0] || err.message;
-          reject(new GitError(`git ${args.filter((a) => !a.startsWith("--git-dir") && !a.startsWith("--work-tree")).slice(0, 3).join(" ")} failed: ${firstLine}`, args, stderr));
-        } else resolvePromise(stdout);
-      },
-    );
-    child.stdin?.on("error", () => {});
-    child.stdin?.end(input ?? "");
-  });
 }
 
 /** A revision that starts with "-" would be read as an option by git. */

@@ -110,11 +110,24 @@ describe("plan", () => {
   it("rebases a winning candidate whose parent is no longer the best", () => {
     const l = new Ledger().baseline(1, 1.01, 0.99).proposed(1).proposed(2)
       .run(1, "c1", 1, 0.8).run(1, "c1", 2, 0.8).run(1, "c1", 3, 0.8).judged(1, "keep")
-      .run(2, "c2", 1, 0.5).run(2, "c2", 2, 0.5).run(2, "c2", 3, 0.5);
+      .run(2, "c2", 1, 0.5).run(2, "c2", 2, 0.5).run(2, "c2", 3, 0.5)
+      .run(1, "c1", 4, 0.81).run(1, "c1", 5, 0.79).run(1, "c1", 6, 0.8);
     expect(l.plan()[0]).toEqual({ kind: "rebase", experiment: 2, onto: "c1" });
     // After the rebase the candidate is measured in full on the new commit.
     l.add({ type: "experiment_rebased", experiment: 2, parent: "c1", commit: "c2b", diff: "", lines_added: 1, lines_removed: 1 });
     expect(l.plan()[0]).toEqual({ kind: "start_runs", experiment: 2, commit: "c2b", parent: "c1", seeds: [1, 2] });
+  });
+
+  it("measures a newly kept best again with fresh seeds before it judges other candidates", () => {
+    const l = new Ledger().baseline(1, 1.01, 0.99).proposed(1).proposed(2, "c0")
+      .run(1, "c1", 1, 0.5).run(1, "c1", 2, 0.51).run(1, "c1", 3, 0.49).judged(1, "keep")
+      .run(2, "c2", 1, 0.3);
+    const cmds = l.plan();
+    // Fresh seeds 4 and 5 of the kept commit take the free slots; candidate 2 waits for its verdict.
+    expect(cmds[0]).toEqual({ kind: "start_runs", experiment: 1, commit: "c1", parent: "c0", seeds: [4, 5] });
+    expect(kinds(cmds)).not.toContain("judge");
+    l.run(1, "c1", 4, 0.5).run(1, "c1", 5, 0.5).run(1, "c1", 6, 0.5);
+    expect(l.plan()[0]).toMatchObject({ kind: "start_runs", experiment: 2, seeds: [2, 3] });
   });
 
   it("stops on patience", () => {
