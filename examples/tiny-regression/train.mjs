@@ -1,7 +1,7 @@
 // EDITABLE: trains a small MLP on the regression task from prepare.mjs and writes model.json.
 // The hyperparameters below are a first guess; autoresearch tunes them.
 import { writeFileSync } from "node:fs";
-import { INPUT_DIM, MAX_STEPS, TIME_BUDGET_S, loadData, makeRng } from "./prepare.mjs";
+import { INPUT_DIM, loadData, MAX_STEPS, makeRng, TIME_BUDGET_S } from "./prepare.mjs";
 
 const LEARNING_RATE = 0.002;
 const HIDDEN = 4;

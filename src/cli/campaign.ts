@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
 import type { LedgerEvent } from "../core/events.js";
 import { campaignBranch } from "../core/names.js";
-import { renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize, type CampaignSummary } from "../core/report.js";
+import { type CampaignSummary, renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize } from "../core/report.js";
 import { type CampaignState, fold } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
 import { ConfigError, LedgerError, RepoStateError } from "../errors.js";
@@ -55,7 +55,11 @@ export function experimentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Reads and validates the configuration file, with command-line overrides applied. */
-export async function loadConfig(root: string, configPath: string | undefined, overrides: Overrides): Promise<{ raw: Record<string, unknown>; config: Config; file: string }> {
+export async function loadConfig(
+  root: string,
+  configPath: string | undefined,
+  overrides: Overrides,
+): Promise<{ raw: Record<string, unknown>; config: Config; file: string }> {
   const file = configPath ?? join(root, CONFIG_PATH);
   const shown = relative(process.cwd(), file) || file;
   let text: string;
@@ -98,7 +102,8 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
   if (opts.resume) {
     const ids = await listCampaigns(root);
     const id = opts.campaign ?? ids.at(-1);
-    if (!id || !ids.includes(id)) throw new RepoStateError(id ? `no campaign ${id} in ${root}/.autoresearch` : "there is no campaign to resume here; start one with `autoresearch run`");
+    if (!id || !ids.includes(id))
+      throw new RepoStateError(id ? `no campaign ${id} in ${root}/.autoresearch` : "there is no campaign to resume here; start one with `autoresearch run`");
     const ledger = await FileLedgerStore.forCampaign(root, id);
     const repaired = await ledger.repair();
     if (repaired) log.warn("the ledger's last line was torn by a kill; it was moved aside", { backup: repaired.backup, line: repaired.line });
@@ -116,7 +121,9 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
   if (problems.length) throw new ConfigError(`${file} does not fit this repository:\n${problems.map((p) => `  - ${p}`).join("\n")}`, problems, file);
   const dirty = await dirtyFiles(root);
   if (dirty.length) {
-    throw new RepoStateError(`the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}); experiments start from the last commit, so commit or stash them first`);
+    throw new RepoStateError(
+      `the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}); experiments start from the last commit, so commit or stash them first`,
+    );
   }
   const unfinished: string[] = [];
   for (const id of await listCampaigns(root)) {
@@ -127,11 +134,13 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
       // An unreadable old campaign does not stop a new one.
     }
   }
-  if (unfinished.length) log.warn(`campaign ${unfinished.join(", ")} did not finish; continue it with \`autoresearch run --resume --campaign ${unfinished.at(-1)}\``);
+  if (unfinished.length)
+    log.warn(`campaign ${unfinished.join(", ")} did not finish; continue it with \`autoresearch run --resume --campaign ${unfinished.at(-1)}\``);
   const id = await nextCampaignId(root);
   const ledger = await FileLedgerStore.forCampaign(root, id);
   const base = await headCommit(root);
-  const goal = opts.goal ?? `Improve ${config.metric.name} (${config.metric.goal}).${config.proposer.instructions ? `\n\n${config.proposer.instructions}` : ""}`;
+  const goal =
+    opts.goal ?? `Improve ${config.metric.name} (${config.metric.goal}).${config.proposer.instructions ? `\n\n${config.proposer.instructions}` : ""}`;
   const events = await ledger.append([{ type: "campaign_started", campaign: id, config: raw, base_commit: base, goal, source: opts.source }], 0);
   await new GitRepoHost(root).setBranch(campaignBranch(id), base);
   return { ledger, events, id };
@@ -143,7 +152,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   const log = cliLogger(out);
   const lock = await acquireLock(root, { command: `autoresearch ${opts.source === "demo" ? "demo" : "run"}` });
   try {
-    if (lock.staleFrom) log.warn(`took over the lock of a process that is gone (pid ${lock.staleFrom.pid}); if it was running a campaign, continue it with --resume`);
+    if (lock.staleFrom)
+      log.warn(`took over the lock of a process that is gone (pid ${lock.staleFrom.pid}); if it was running a campaign, continue it with --resume`);
     const { ledger, events, id } = await openCampaign(opts, log);
     await lock.update({ campaign: id });
     const state0 = fold(events);

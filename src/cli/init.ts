@@ -32,7 +32,13 @@ export function guessFromFiles(files: Record<string, string>): Guess {
       break;
     }
   }
-  return { run: cmd(train), eval: evalFile && evalFile !== train ? cmd(evalFile) : undefined, editable: train, metric, goal: metric && HIGHER_IS_BETTER.test(metric) ? "maximize" : "minimize" };
+  return {
+    run: cmd(train),
+    eval: evalFile && evalFile !== train ? cmd(evalFile) : undefined,
+    editable: train,
+    metric,
+    goal: metric && HIGHER_IS_BETTER.test(metric) ? "maximize" : "minimize",
+  };
 }
 
 /** A TODO placeholder left by `configText`: "TODO" before any "#" on its line (the header comment mentions TODO too). */
@@ -102,4 +108,3 @@ export async function init(root: string, force: boolean): Promise<{ path: string
   await writeFile(path, text);
   return { path, guess, todo: TODO_PLACEHOLDER.test(text) };
 }
-

@@ -70,10 +70,25 @@ function campaignExit(o: CampaignOutcome): number {
   return /^(the baseline failed|proposer:)/.test(reason) ? 2 : 0;
 }
 
-async function runIn(root: string, flags: CommonFlags & { resume?: boolean; campaign?: string; goal?: string; config?: string }, source: "cli" | "demo", out: Output): Promise<number> {
+async function runIn(
+  root: string,
+  flags: CommonFlags & { resume?: boolean; campaign?: string; goal?: string; config?: string },
+  source: "cli" | "demo",
+  out: Output,
+): Promise<number> {
   const { signal, dispose } = interruptSignal(out);
   try {
-    const outcome = await runCampaign({ root, configPath: flags.config ? resolve(flags.config) : undefined, resume: Boolean(flags.resume), campaign: flags.campaign, goal: flags.goal, source, overrides: overridesOf(flags), out, signal });
+    const outcome = await runCampaign({
+      root,
+      configPath: flags.config ? resolve(flags.config) : undefined,
+      resume: Boolean(flags.resume),
+      campaign: flags.campaign,
+      goal: flags.goal,
+      source,
+      overrides: overridesOf(flags),
+      out,
+      signal,
+    });
     out.say(finalText(outcome, root, out));
     if (flags.json) out.json(jsonSummary(outcome));
     return campaignExit(outcome);
@@ -148,7 +163,11 @@ export function buildProgram(state: { code: number }): Command {
       const root = await findRoot();
       const r = await init(root, Boolean(flags.force));
       process.stdout.write(`Wrote ${r.path}\n`);
-      process.stdout.write(r.todo ? "Fill in the lines marked TODO, then check it with `autoresearch validate`.\n" : "Check it with `autoresearch validate`, commit it, then run `autoresearch run`.\n");
+      process.stdout.write(
+        r.todo
+          ? "Fill in the lines marked TODO, then check it with `autoresearch validate`.\n"
+          : "Check it with `autoresearch validate`, commit it, then run `autoresearch run`.\n",
+      );
     });
 
   program
@@ -192,7 +211,10 @@ export function buildProgram(state: { code: number }): Command {
       const root = await findRoot();
       const ids = await listCampaigns(root);
       const id = flags.campaign ?? ids.at(-1);
-      if (!id || !ids.includes(id)) throw new RepoStateError(id ? `no campaign ${id} here (campaigns: ${ids.join(", ") || "none"})` : "no campaign here yet; start one with `autoresearch run`");
+      if (!id || !ids.includes(id))
+        throw new RepoStateError(
+          id ? `no campaign ${id} here (campaigns: ${ids.join(", ") || "none"})` : "no campaign here yet; start one with `autoresearch run`",
+        );
       const ledger = await FileLedgerStore.forCampaign(root, id);
       const { events, problems } = await ledger.read();
       for (const p of problems) process.stderr.write(`warning: ${ledger.file} line ${p.line}: ${p.message} (not included in the report)\n`);
@@ -226,5 +248,3 @@ export async function main(argv: string[]): Promise<number> {
     return isUserError(err) ? 2 : 1;
   }
 }
-
-

@@ -6,8 +6,8 @@ import { createLogUpdate } from "log-update";
 import type { LedgerEvent } from "../core/events.js";
 import { formatMetric, renderProgressLine } from "../core/report.js";
 import { type CampaignState, currentMetrics } from "../core/state.js";
-import type { Logger } from "../ports.js";
 import type { RunningRun } from "../local/driver.js";
+import type { Logger } from "../ports.js";
 
 export interface Output {
   /** Human text: stdout normally, stderr under --json. */
@@ -38,7 +38,8 @@ export function createOutput(opts: { json: boolean; debug: boolean; progress: bo
 
 /** The engine's logger for the CLI: warnings always, details with --debug. */
 export function cliLogger(out: Output): Logger {
-  const line = (level: string, msg: string, meta?: Record<string, unknown>) => out.say(`${level} ${msg}${meta && Object.keys(meta).length ? ` ${JSON.stringify(meta)}` : ""}`);
+  const line = (level: string, msg: string, meta?: Record<string, unknown>) =>
+    out.say(`${level} ${msg}${meta && Object.keys(meta).length ? ` ${JSON.stringify(meta)}` : ""}`);
   return {
     debug: (m, meta) => out.debug && line("debug:", m, meta),
     info: (m, meta) => out.debug && line("info:", m, meta),

@@ -36,9 +36,7 @@ const Duration = z
 const Threshold = z
   .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a number or a percentage such as "0.5%"')])
   .describe('Smallest improvement that counts: absolute in metric units, or relative such as "0.5%".')
-  .transform((v) =>
-    typeof v === "number" ? { kind: "absolute" as const, value: v } : { kind: "relative" as const, value: Number(v.slice(0, -1)) / 100 },
-  );
+  .transform((v) => (typeof v === "number" ? { kind: "absolute" as const, value: v } : { kind: "relative" as const, value: Number(v.slice(0, -1)) / 100 }));
 
 export const MetricConfigSchema = z
   .strictObject({
@@ -47,14 +45,8 @@ export const MetricConfigSchema = z
       .regex(/^[A-Za-z_][\w.-]*$/, "expected a metric name made of letters, digits, _ . -")
       .describe('Metric name; by default the last line "name: value" of the output is read.'),
     goal: z.enum(["minimize", "maximize"]).describe("Whether lower or higher is better."),
-    pattern: z
-      .string()
-      .optional()
-      .describe('A regular expression with one capture group; the last match wins, e.g. "val loss ([0-9.eE+-]+)".'),
-    file: z
-      .string()
-      .optional()
-      .describe("Read the metric from this JSON file (relative to the repository) instead of the output; key = name."),
+    pattern: z.string().optional().describe('A regular expression with one capture group; the last match wins, e.g. "val loss ([0-9.eE+-]+)".'),
+    file: z.string().optional().describe("Read the metric from this JSON file (relative to the repository) instead of the output; key = name."),
   })
   .superRefine((m, ctx) => {
     if (m.pattern !== undefined) {
@@ -111,8 +103,10 @@ export const ConfigSchema = z
       .describe("Globs of the files the proposer may change; never .github/**.")
       .superRefine((globs, ctx) => {
         globs.forEach((g, i) => {
-          if (g.startsWith("/") || g.split("/").includes("..")) ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
-          if (g === ".github" || g.startsWith(".github/")) ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} reaches .github/**, which is never editable` });
+          if (g.startsWith("/") || g.split("/").includes(".."))
+            ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
+          if (g === ".github" || g.startsWith(".github/"))
+            ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} reaches .github/**, which is never editable` });
         });
       }),
     budget: BudgetConfigSchema.default(BudgetConfigSchema.parse({})),
@@ -138,12 +132,14 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** One line per problem: "key.path: what was expected". */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join("\n");
-    }
-    return `${formatPath(issue.path)}: ${issue.message}`;
-  }).flatMap((l) => l.split("\n"));
+  return error.issues
+    .map((issue) => {
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join("\n");
+      }
+      return `${formatPath(issue.path)}: ${issue.message}`;
+    })
+    .flatMap((l) => l.split("\n"));
 }
 
 /** Validates an already-parsed object; throws ConfigError listing every problem. */

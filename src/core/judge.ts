@@ -74,7 +74,14 @@ export function judge(input: JudgeInput): Judgement {
   const baselineMean = mean(baseline);
   const candidateMean = mean(candidate);
   if (baseline.length === 0 || !Number.isFinite(baselineMean)) {
-    return { decision: "discard", reason: "no baseline measurement", improvement: null, baselineMean: null, candidateMean: Number.isFinite(candidateMean) ? candidateMean : null, pValue: null };
+    return {
+      decision: "discard",
+      reason: "no baseline measurement",
+      improvement: null,
+      baselineMean: null,
+      candidateMean: Number.isFinite(candidateMean) ? candidateMean : null,
+      pValue: null,
+    };
   }
   if (candidate.length === 0 || !Number.isFinite(candidateMean)) {
     return { decision: "discard", reason: "no successful run", improvement: null, baselineMean, candidateMean: null, pValue: null };
@@ -83,7 +90,14 @@ export function judge(input: JudgeInput): Judgement {
   const simpler = input.preferSimpler && input.linesRemoved > input.linesAdded;
   const sigma = Math.sqrt(noise.variance);
   const nb = baseline.length;
-  const verdict = (decision: "keep" | "discard", reason: string, pValue: number | null): Judgement => ({ decision, reason, improvement, baselineMean, candidateMean, pValue });
+  const verdict = (decision: "keep" | "discard", reason: string, pValue: number | null): Judgement => ({
+    decision,
+    reason,
+    improvement,
+    baselineMean,
+    candidateMean,
+    pValue,
+  });
 
   // Greedy mode (repeats: 1): autoresearch's keep-if-better on one run.
   if (repeats <= 1) {

@@ -103,7 +103,16 @@ export function exhaustedReason(s: CampaignState): string | undefined {
 }
 
 function failedRunReason(r: RunState): string {
-  const what = r.status === "timeout" ? "timed out" : r.status === "no_metric" ? "printed no metric" : r.status === "non_finite" ? "gave a non-finite metric" : r.status === "rejected" ? "was rejected" : "crashed";
+  const what =
+    r.status === "timeout"
+      ? "timed out"
+      : r.status === "no_metric"
+        ? "printed no metric"
+        : r.status === "non_finite"
+          ? "gave a non-finite metric"
+          : r.status === "rejected"
+            ? "was rejected"
+            : "crashed";
   return `run (seed ${r.seed}) ${what}${r.reason ? `: ${r.reason}` : ""}`;
 }
 
@@ -129,7 +138,18 @@ export function plan(s: CampaignState, now: Date): Command[] {
         const first = finished[0] as RunState;
         return [{ kind: "stop", reason: `the baseline failed: ${failedRunReason(first)}` }];
       }
-      cmds.push({ kind: "judge", experiment: 0, commit: baselineExp.commit, branch: "", verdict: "keep", reason: `baseline over ${ok.length} runs`, baselineMean: mean(ok), candidateMean: mean(ok), improvement: 0, pValue: null });
+      cmds.push({
+        kind: "judge",
+        experiment: 0,
+        commit: baselineExp.commit,
+        branch: "",
+        verdict: "keep",
+        reason: `baseline over ${ok.length} runs`,
+        baselineMean: mean(ok),
+        candidateMean: mean(ok),
+        improvement: 0,
+        pValue: null,
+      });
     } else if (runs.length < cfg.accept.baseline_repeats) {
       runQueue.push({ e: baselineExp, count: cfg.accept.baseline_repeats - runs.length });
     }
@@ -158,7 +178,18 @@ export function plan(s: CampaignState, now: Date): Command[] {
     if (inFlight) continue;
     const failed = runs.find((r) => r.status !== "ok");
     if (failed) {
-      cmds.push({ kind: "judge", experiment: e.experiment, commit: e.commit, branch: e.branch, verdict: "discard", reason: failedRunReason(failed), baselineMean: baseline.length ? mean(baseline) : null, candidateMean: null, improvement: null, pValue: null });
+      cmds.push({
+        kind: "judge",
+        experiment: e.experiment,
+        commit: e.commit,
+        branch: e.branch,
+        verdict: "discard",
+        reason: failedRunReason(failed),
+        baselineMean: baseline.length ? mean(baseline) : null,
+        candidateMean: null,
+        improvement: null,
+        pValue: null,
+      });
       continue;
     }
     if (!baselineDone || refreshing) continue;
@@ -182,13 +213,35 @@ export function plan(s: CampaignState, now: Date): Command[] {
     if (j.decision === "keep" && e.parent !== s.best.commit) {
       // The best moved while this candidate ran: re-apply its edits on the new best and measure again.
       if (e.rebases >= MAX_REBASES) {
-        cmds.push({ kind: "judge", experiment: e.experiment, commit: e.commit, branch: e.branch, verdict: "discard", reason: `stale: the best moved ${MAX_REBASES + 1} times while it was measured`, baselineMean: j.baselineMean, candidateMean: j.candidateMean, improvement: j.improvement, pValue: j.pValue });
+        cmds.push({
+          kind: "judge",
+          experiment: e.experiment,
+          commit: e.commit,
+          branch: e.branch,
+          verdict: "discard",
+          reason: `stale: the best moved ${MAX_REBASES + 1} times while it was measured`,
+          baselineMean: j.baselineMean,
+          candidateMean: j.candidateMean,
+          improvement: j.improvement,
+          pValue: j.pValue,
+        });
       } else {
         cmds.push({ kind: "rebase", experiment: e.experiment, onto: s.best.commit });
       }
       continue;
     }
-    cmds.push({ kind: "judge", experiment: e.experiment, commit: e.commit, branch: e.branch, verdict: j.decision, reason: j.reason, baselineMean: j.baselineMean, candidateMean: j.candidateMean, improvement: j.improvement, pValue: j.pValue });
+    cmds.push({
+      kind: "judge",
+      experiment: e.experiment,
+      commit: e.commit,
+      branch: e.branch,
+      verdict: j.decision,
+      reason: j.reason,
+      baselineMean: j.baselineMean,
+      candidateMean: j.candidateMean,
+      improvement: j.improvement,
+      pValue: j.pValue,
+    });
   }
 
   // Run slots: fill in order (baseline first, then older experiments, which are closer to a verdict).
@@ -202,7 +255,13 @@ export function plan(s: CampaignState, now: Date): Command[] {
     if (n < count) waitingForSlot++;
     if (n === 0) continue;
     const start = liveRuns(e).length;
-    cmds.push({ kind: "start_runs", experiment: e.experiment, commit: e.commit, parent: e.experiment === 0 ? e.commit : e.parent, seeds: Array.from({ length: n }, (_, i) => start + i + 1) });
+    cmds.push({
+      kind: "start_runs",
+      experiment: e.experiment,
+      commit: e.commit,
+      parent: e.experiment === 0 ? e.commit : e.parent,
+      seeds: Array.from({ length: n }, (_, i) => start + i + 1),
+    });
     free -= n;
   }
 

@@ -5,7 +5,7 @@
  */
 import * as asciichart from "asciichart";
 import pc from "picocolors";
-import { type CampaignState, type ExperimentState, bestExperiment, currentMetrics, currentRuns, tally } from "./state.js";
+import { bestExperiment, type CampaignState, currentMetrics, currentRuns, type ExperimentState, tally } from "./state.js";
 import { mean, stdev } from "./stats.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +263,10 @@ export function neutralizeHtml(s: string): string {
 
 /** One table cell: inert, one line, pipes escaped, bounded. */
 export function tableCell(s: string, max = 200): string {
-  const oneLine = s.replace(/\r\n|\r|\n/g, " ").replace(/\s+/g, " ").trim();
+  const oneLine = s
+    .replace(/\r\n|\r|\n/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return neutralizeHtml(clip(oneLine, max)).replace(/\\?\|/g, "\\|");
 }
 
@@ -309,7 +312,10 @@ function plainNumber(n: number): string {
   const s = String(Number(n.toPrecision(6)));
   if (!s.includes("e")) return s;
   const digits = Math.min(100, Math.max(0, 6 - Math.floor(Math.log10(Math.abs(n)))));
-  return n.toFixed(digits).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return n
+    .toFixed(digits)
+    .replace(/(\.\d*?)0+$/, "$1")
+    .replace(/\.$/, "");
 }
 
 /** A padded [min, max] around the values, never empty. */
@@ -401,7 +407,10 @@ function tableRow(e: ExperimentState, link?: (n: number) => string): string {
 function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: number; diff: number; trace: number }): string {
   const { delta, pct } = judgedDelta(e);
   const parts: string[] = [`### #${e.experiment}: ${tableCell(e.title, 150)}`, ""];
-  parts.push(`${formatDelta(delta)} (${formatPct(pct)}) vs ${formatMetric(e.verdict?.baselineMean ?? null)}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``, "");
+  parts.push(
+    `${formatDelta(delta)} (${formatPct(pct)}) vs ${formatMetric(e.verdict?.baselineMean ?? null)}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``,
+    "",
+  );
   if (e.hypothesis.trim()) parts.push(balanceFences(neutralizeHtml(clip(e.hypothesis.trim(), limits.text))), "");
   if (e.diff.trim()) {
     const diff = clipLines(e.diff.replace(/\n+$/, ""), limits.diff, (n) => `... ${n} more lines not shown`);
@@ -633,17 +642,14 @@ export function renderTerminalChart(state: CampaignState, opts: TerminalChartOpt
   }
   // Plot offsets from the minimum so that huge values with a tiny spread keep their precision.
   const [lo, hi] = paddedRange([...m, ...b]);
-  const plot = asciichart.plot(
-    [m.map((v) => v - lo), b.map((v) => v - lo)],
-    {
-      height,
-      min: 0,
-      max: hi - lo,
-      padding: " ".repeat(labelW),
-      format: (x: number) => pad(formatMetric(x + lo), labelW, true),
-      ...(opts.color ? { colors: [asciichart.blue, asciichart.green] } : {}),
-    },
-  );
+  const plot = asciichart.plot([m.map((v) => v - lo), b.map((v) => v - lo)], {
+    height,
+    min: 0,
+    max: hi - lo,
+    padding: " ".repeat(labelW),
+    format: (x: number) => pad(formatMetric(x + lo), labelW, true),
+    ...(opts.color ? { colors: [asciichart.blue, asciichart.green] } : {}),
+  });
   const c = pc.createColors(opts.color ?? false);
   const first = points[0]?.experiment ?? 0;
   const lastN = points[points.length - 1]?.experiment ?? 0;

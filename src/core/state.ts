@@ -122,7 +122,7 @@ export class FoldError extends Error {}
 /** Folds ledger events into the campaign state. Throws FoldError on an inconsistent ledger. */
 export function fold(events: readonly LedgerEvent[]): CampaignState {
   const first = events[0];
-  if (!first || first.type !== "campaign_started") throw new FoldError("the ledger does not start with campaign_started");
+  if (first?.type !== "campaign_started") throw new FoldError("the ledger does not start with campaign_started");
   const config = parseConfig(first.config, "the campaign's recorded configuration");
   const s: CampaignState = {
     campaign: first.campaign,
@@ -131,7 +131,9 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     source: first.source,
     baseCommit: first.base_commit,
     startedAt: first.at,
-    experiments: [{ ...emptyExperiment(0, first.base_commit), phase: "running", commit: first.base_commit, title: "baseline", hypothesis: "The unchanged base commit." }],
+    experiments: [
+      { ...emptyExperiment(0, first.base_commit), phase: "running", commit: first.base_commit, title: "baseline", hypothesis: "The unchanged base commit." },
+    ],
     best: { experiment: 0, commit: first.base_commit },
     lastSeq: first.seq,
     lastAt: first.at,
@@ -150,7 +152,8 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
       case "campaign_started":
         throw new FoldError(`a second campaign_started at seq ${ev.seq}`);
       case "experiment_requested":
-        if (s.experiments[ev.experiment] && !s.experiments[ev.experiment]?.abandoned) throw new FoldError(`experiment ${ev.experiment} requested twice (seq ${ev.seq})`);
+        if (s.experiments[ev.experiment] && !s.experiments[ev.experiment]?.abandoned)
+          throw new FoldError(`experiment ${ev.experiment} requested twice (seq ${ev.seq})`);
         s.experiments[ev.experiment] = emptyExperiment(ev.experiment, ev.parent);
         break;
       case "experiment_proposed": {
@@ -188,7 +191,15 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
       case "run_finished": {
         const e = get(ev.experiment, ev);
         const run = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
-        const done: RunState = { commit: ev.commit, seed: ev.seed, status: ev.status, metric: ev.metric, seconds: ev.seconds, reason: ev.reason, tail: ev.tail };
+        const done: RunState = {
+          commit: ev.commit,
+          seed: ev.seed,
+          status: ev.status,
+          metric: ev.metric,
+          seconds: ev.seconds,
+          reason: ev.reason,
+          tail: ev.tail,
+        };
         if (run) Object.assign(run, done);
         // A result may arrive for a run whose start was lost (redelivery): record it all the same.
         else e.runs.push(done);
@@ -196,7 +207,14 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
       }
       case "experiment_rebased": {
         const e = get(ev.experiment, ev);
-        Object.assign(e, { parent: ev.parent, commit: ev.commit, diff: ev.diff, linesAdded: ev.lines_added, linesRemoved: ev.lines_removed, rebases: e.rebases + 1 });
+        Object.assign(e, {
+          parent: ev.parent,
+          commit: ev.commit,
+          diff: ev.diff,
+          linesAdded: ev.lines_added,
+          linesRemoved: ev.lines_removed,
+          rebases: e.rebases + 1,
+        });
         break;
       }
       case "experiment_judged": {
@@ -236,7 +254,15 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
 }
 
 /** Counts for reports and budget checks. */
-export function tally(s: CampaignState): { experiments: number; kept: number; discarded: number; failed: number; inFlight: number; unfinished: number; runs: number } {
+export function tally(s: CampaignState): {
+  experiments: number;
+  kept: number;
+  discarded: number;
+  failed: number;
+  inFlight: number;
+  unfinished: number;
+  runs: number;
+} {
   let experiments = 0;
   let kept = 0;
   let discarded = 0;

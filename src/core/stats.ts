@@ -3,7 +3,6 @@ import jstatPkg from "jstat";
 
 const { jStat } = jstatPkg;
 
-
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -51,7 +50,11 @@ export function pooledNoise(groups: readonly (readonly number[])[]): PooledNoise
  * later improvement look like noise. `required` groups (the candidate being judged) always count:
  * a candidate's own scatter is real noise for its verdict.
  */
-export function robustPooledNoise(groups: readonly (readonly number[])[], required: readonly (readonly number[])[] = [], alpha = 0.001): PooledNoise & { excluded: number } {
+export function robustPooledNoise(
+  groups: readonly (readonly number[])[],
+  required: readonly (readonly number[])[] = [],
+  alpha = 0.001,
+): PooledNoise & { excluded: number } {
   const candidates = groups.filter((g) => g.length >= 2);
   const kept: (readonly number[])[] = [];
   let excluded = 0;

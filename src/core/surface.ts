@@ -6,7 +6,7 @@ import picomatch from "picomatch";
 
 /** Why a path is not editable, or undefined when it is. */
 export function surfaceProblem(path: string, editable: readonly string[]): string | undefined {
-  if (path === "" ) return "empty path";
+  if (path === "") return "empty path";
   if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return "absolute paths are not allowed";
   if (path.includes("\\")) return "backslashes are not allowed in paths";
   const parts = path.split("/");

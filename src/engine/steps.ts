@@ -3,11 +3,12 @@
  * every driver (the local loop now, the webhook-driven App later); holds no campaign decisions:
  * those are in src/core.
  */
+
+import { proposalContext } from "../core/context.js";
 import { applyEdits } from "../core/edits.js";
 import type { Edit, NewEventInput } from "../core/events.js";
-import { experimentBranch, campaignBranch } from "../core/names.js";
+import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
-import { proposalContext } from "../core/context.js";
 import type { CampaignState, ExperimentState } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
 import type { Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunSpec } from "../ports.js";
@@ -38,7 +39,20 @@ function commitMessage(s: CampaignState, n: number, p: Pick<Proposal, "title" | 
 }
 
 function traceMarkdown(s: CampaignState, n: number, p: Proposal, attempts: string[]): string {
-  const lines = [`# Experiment ${n}: ${p.title}`, "", `Campaign ${s.campaign}, metric ${s.config.metric.name} (${s.config.metric.goal}).`, "", "## Hypothesis", "", p.hypothesis, "", "## Trace", "", p.trace.trim(), ""];
+  const lines = [
+    `# Experiment ${n}: ${p.title}`,
+    "",
+    `Campaign ${s.campaign}, metric ${s.config.metric.name} (${s.config.metric.goal}).`,
+    "",
+    "## Hypothesis",
+    "",
+    p.hypothesis,
+    "",
+    "## Trace",
+    "",
+    p.trace.trim(),
+    "",
+  ];
   if (attempts.length) lines.push("## Rejected attempts", "", ...attempts.map((a) => `- ${a}`), "");
   return lines.join("\n");
 }
@@ -79,7 +93,9 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
       },
     ];
   }
-  return [{ type: "proposal_failed", experiment: cmd.experiment, reason: `no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}` }];
+  return [
+    { type: "proposal_failed", experiment: cmd.experiment, reason: `no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}` },
+  ];
 }
 
 /** Runs one seed of an experiment and returns its run_finished event (undefined when cancelled). */
@@ -126,9 +142,31 @@ export async function rebaseExperiment(s: CampaignState, cmd: Of<"rebase">, deps
   const applied = applyEdits(files, e.edits as Edit[], s.config.editable);
   if (!applied.ok) {
     if (e.branch) await deps.repo.deleteBranch(e.branch);
-    return [{ type: "experiment_judged", experiment: e.experiment, commit: e.commit, verdict: "discard", reason: `stale: its edits no longer apply on the new best (${applied.errors.join("; ")})`, baseline_mean: null, candidate_mean: null, improvement: null, p_value: null }];
+    return [
+      {
+        type: "experiment_judged",
+        experiment: e.experiment,
+        commit: e.commit,
+        verdict: "discard",
+        reason: `stale: its edits no longer apply on the new best (${applied.errors.join("; ")})`,
+        baseline_mean: null,
+        candidate_mean: null,
+        improvement: null,
+        p_value: null,
+      },
+    ];
   }
   const result = await deps.repo.commit(cmd.onto, applied.files, commitMessage(s, e.experiment, e));
   await deps.repo.setBranch(e.branch, result.commit);
-  return [{ type: "experiment_rebased", experiment: e.experiment, parent: cmd.onto, commit: result.commit, diff: result.diff, lines_added: result.linesAdded, lines_removed: result.linesRemoved }];
+  return [
+    {
+      type: "experiment_rebased",
+      experiment: e.experiment,
+      parent: cmd.onto,
+      commit: result.commit,
+      diff: result.diff,
+      lines_added: result.linesAdded,
+      lines_removed: result.linesRemoved,
+    },
+  ];
 }

@@ -3,11 +3,12 @@
  * the ports and appends the resulting events, until the campaign stops or the caller interrupts.
  * It holds no campaign decisions (they are in src/core); only concurrency and bookkeeping.
  */
-import { ProposerError } from "../errors.js";
+
 import type { LedgerEvent, NewEventInput } from "../core/events.js";
 import { type Command, commandKey, plan } from "../core/planner.js";
 import { type CampaignState, fold } from "../core/state.js";
 import { applyVerdict, type EngineDeps, proposeExperiment, rebaseExperiment, runOne } from "../engine/steps.js";
+import { ProposerError } from "../errors.js";
 import type { Clock } from "../ports.js";
 
 /** A run in progress, for progress displays. */

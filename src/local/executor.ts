@@ -9,9 +9,9 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../core/config.js";
 import { isEditable, surfaceViolations } from "../core/surface.js";
 import { GitError } from "../errors.js";
-import { git } from "./git.js";
-import { type Logger, type Executor, type RunResult, type RunSpec, silentLogger } from "../ports.js";
+import { type Executor, type Logger, type RunResult, type RunSpec, silentLogger } from "../ports.js";
 import { runExperiment } from "../runner/experiment.js";
+import { git } from "./git.js";
 
 /** What a LocalExecutor needs. */
 export interface LocalExecutorOptions {
@@ -63,7 +63,14 @@ export class LocalExecutor implements Executor {
     if (violations.length > 0) {
       const list = violations.map((v) => `${v.path} (${v.reason})`).join("; ");
       this.logger.warn("run rejected: commit changes locked files", { experiment: spec.experiment, commit: spec.commit, paths: violations.map((v) => v.path) });
-      return { status: "rejected", metric: null, seconds: elapsed(), exitCode: null, reason: `the commit changes files outside the editable surface: ${list}`, tail: "" };
+      return {
+        status: "rejected",
+        metric: null,
+        seconds: elapsed(),
+        exitCode: null,
+        reason: `the commit changes files outside the editable surface: ${list}`,
+        tail: "",
+      };
     }
 
     // The worktree is the fresh temporary directory itself: its unique name also names the
@@ -125,7 +132,9 @@ export class LocalExecutor implements Executor {
         this.logger.warn("could not remove worktree", { worktree, error: (err as Error).message });
       }
     }
-    await rm(tempDir, { recursive: true, force: true }).catch((err: Error) => this.logger.warn("could not delete temporary directory", { tempDir, error: err.message }));
+    await rm(tempDir, { recursive: true, force: true }).catch((err: Error) =>
+      this.logger.warn("could not delete temporary directory", { tempDir, error: err.message }),
+    );
     if (added) {
       // Drops the worktree's metadata if `worktree remove` failed and the directory is now gone.
       await this.git(["worktree", "prune"], { retryOnLock: true }).catch(() => {});

@@ -179,11 +179,20 @@ export class GitRepoHost implements RepoHost {
       const paths = Object.keys(files);
       // Ask for the folders above each path too, to catch a file written where a folder is
       // (or below a file): update-index would silently replace the one with the other.
-      const prefixes = paths.flatMap((p) => p.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/")));
+      const prefixes = paths.flatMap((p) =>
+        p
+          .split("/")
+          .slice(0, -1)
+          .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+      );
       const modes = await this.modesAt([...new Set([...paths, ...prefixes])], env);
       for (const p of paths) {
         const clash = [...modes.keys()].find((q) => q.startsWith(`${p}/`)) ?? prefixes.find((q) => p.startsWith(`${q}/`) && modes.has(q));
-        if (clash !== undefined) throw new EditError(`cannot write ${p}: ${clash} is ${clash.startsWith(`${p}/`) ? "inside a folder of that name" : "a file"} at the parent commit`, p);
+        if (clash !== undefined)
+          throw new EditError(
+            `cannot write ${p}: ${clash} is ${clash.startsWith(`${p}/`) ? "inside a folder of that name" : "a file"} at the parent commit`,
+            p,
+          );
       }
       const shas = await Promise.all(paths.map((p) => git(this.repoDir, ["hash-object", "-w", "--stdin"], { input: files[p] ?? "" })));
       if (paths.length > 0) {

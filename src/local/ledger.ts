@@ -9,8 +9,8 @@
  */
 import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { LedgerError } from "../errors.js";
 import { type LedgerEvent, type LedgerProblem, type NewEventInput, parseLedger, stamp } from "../core/events.js";
+import { LedgerError } from "../errors.js";
 import type { Clock, LedgerStore } from "../ports.js";
 import { ensureCampaignDir, traceRelPath } from "./paths.js";
 

@@ -103,7 +103,12 @@ export function parseLockInfo(text: string): LockInfo | undefined {
 }
 
 function describeHolder(h: LockInfo, path: string): string {
-  const what = [h.campaign !== undefined ? `campaign ${h.campaign}` : undefined, `pid ${h.pid}`, h.host !== hostname() ? `host ${h.host}` : undefined, `started ${h.started}`]
+  const what = [
+    h.campaign !== undefined ? `campaign ${h.campaign}` : undefined,
+    `pid ${h.pid}`,
+    h.host !== hostname() ? `host ${h.host}` : undefined,
+    `started ${h.started}`,
+  ]
     .filter((s) => s !== undefined)
     .join(", ");
   if (h.host !== hostname()) {

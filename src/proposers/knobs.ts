@@ -150,9 +150,7 @@ export function selectKnobs(all: readonly Knob[], names: readonly string[], file
   const missing = [...wanted].filter((n) => !all.some((k) => k.name === n));
   if (missing.length > 0) {
     const found = all.length > 0 ? `found: ${[...new Set(all.map((k) => k.name))].join(", ")}` : "found none";
-    throw new ProposerError(
-      `proposer.knobs names constants that are not top-level numeric constants of ${where}: ${missing.join(", ")} (${found})`,
-    );
+    throw new ProposerError(`proposer.knobs names constants that are not top-level numeric constants of ${where}: ${missing.join(", ")} (${found})`);
   }
   return all.filter((k) => wanted.has(k.name));
 }

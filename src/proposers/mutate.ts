@@ -6,10 +6,11 @@
  * `ctx.history` (each experiment's `meta.mutations` and outcome), so it survives restarts, and the
  * same context always gives the same proposal.
  */
-import { ProposerError } from "../errors.js";
+
 import type { Edit } from "../core/events.js";
+import { ProposerError } from "../errors.js";
 import type { ExperimentSummary, Proposal, ProposalContext, Proposer } from "../ports.js";
-import { type Knob, findKnobs, formatValue, lineWithValue, parseLiteral, selectKnobs } from "./knobs.js";
+import { findKnobs, formatValue, type Knob, lineWithValue, parseLiteral, selectKnobs } from "./knobs.js";
 import { createRng, type Rng } from "./rng.js";
 
 /** One knob change, as stored in `meta.mutations` and read back from the history. */
@@ -337,7 +338,8 @@ function renderTrace(
     out.push(`- **Change:** \`${knob.text.trim()}\` -> ${draw.literal} (${step}).`);
     if (c.collisions > 0) out.push(`- Redrew ${c.collisions} value${c.collisions === 1 ? "" : "s"} that had already been tried from ${knob.literal}.`);
     const before = rec.tries.map(
-      (t) => `#${t.experiment} ${fmt(t.from)} -> ${fmt(t.to)} ${outcomeMark(t.outcome)}${t.metric === null ? "" : ` (${ctx.config.metric.name} ${fmt(t.metric)})`}`,
+      (t) =>
+        `#${t.experiment} ${fmt(t.from)} -> ${fmt(t.to)} ${outcomeMark(t.outcome)}${t.metric === null ? "" : ` (${ctx.config.metric.name} ${fmt(t.metric)})`}`,
     );
     const pending = ctx.inFlight.flatMap((e) =>
       mutationsOf(e.meta)

@@ -105,9 +105,11 @@ function failure(label: "run" | "eval", r: ExecResult, timeout: number): Omit<Ru
   // Cancellation first: an abort during the time box is the user's stop, not the command's fault.
   if (r.cancelled) return { ...base, status: "cancelled", reason: `cancelled during ${label}` };
   if (r.timedOut) return { ...base, status: "timeout", reason: `${label} exceeded the time box of ${formatSeconds(timeout)} and was killed` };
-  if (r.spawnError !== undefined) return { ...base, status: "crash", reason: `${label === "eval" ? "eval failed: " : ""}could not start the ${label} command: ${r.spawnError}` };
+  if (r.spawnError !== undefined)
+    return { ...base, status: "crash", reason: `${label === "eval" ? "eval failed: " : ""}could not start the ${label} command: ${r.spawnError}` };
   if (r.exitCode === 0) return undefined;
-  const how = r.exitCode !== null ? `exited with code ${r.exitCode}${r.exitCode === 127 ? " (command not found)" : ""}` : `was killed by ${r.signal ?? "a signal"}`;
+  const how =
+    r.exitCode !== null ? `exited with code ${r.exitCode}${r.exitCode === 127 ? " (command not found)" : ""}` : `was killed by ${r.signal ?? "a signal"}`;
   return { ...base, status: "crash", reason: label === "eval" ? `eval failed: the eval command ${how}` : `the run command ${how}` };
 }
 

@@ -6,9 +6,7 @@ import type { Config } from "../core/config.js";
 import { cleanText } from "./sanitize.js";
 
 /** A metric value, or why there is none. */
-export type MetricReading =
-  | { ok: true; value: number }
-  | { ok: false; status: "no_metric" | "non_finite"; reason: string };
+export type MetricReading = { ok: true; value: number } | { ok: false; status: "no_metric" | "non_finite"; reason: string };
 
 /** A decimal or scientific number, or the spellings of NaN and infinities that programs print. */
 // Case-insensitive by hand, so that the metric name next to it stays case-sensitive.
@@ -132,7 +130,13 @@ function lookup(data: unknown, name: string): { ok: true; value: unknown } | { o
     if (!isRecord(node) || !Object.hasOwn(node, part)) {
       const at = parts.slice(0, i).join(".") || "the top level";
       const keys = isRecord(node) ? Object.keys(node) : [];
-      const listed = keys.length === 0 ? "no keys" : `keys ${keys.slice(0, 10).map((k) => JSON.stringify(k)).join(", ")}${keys.length > 10 ? ", ..." : ""}`;
+      const listed =
+        keys.length === 0
+          ? "no keys"
+          : `keys ${keys
+              .slice(0, 10)
+              .map((k) => JSON.stringify(k))
+              .join(", ")}${keys.length > 10 ? ", ..." : ""}`;
       return { ok: false, reason: `${at} has ${isRecord(node) ? listed : "no object"}` };
     }
     node = node[part];

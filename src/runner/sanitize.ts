@@ -88,7 +88,14 @@ function stripHtmlComments(text: string): string {
     if (open < 0) return out + text.slice(pos);
     out += text.slice(pos, open);
     const close = text.indexOf("-->", open + 4);
-    if (close < 0) return out + text.slice(open + 4).split("<!--").join("");
+    if (close < 0)
+      return (
+        out +
+        text
+          .slice(open + 4)
+          .split("<!--")
+          .join("")
+      );
     pos = close + 3;
   }
 }

@@ -28,11 +28,15 @@ describe("config", () => {
     ["bad goal", minimal.replace("minimize", "lower"), "metric.goal:"],
     ["missing run", minimal.replace("run: node train.mjs\n", ""), "run:"],
     ["empty editable", minimal.replace("[train.mjs]", "[]"), "editable:"],
-    [".github editable", minimal.replace("[train.mjs]", "[.github/workflows/x.yml]"), "editable[0]: glob \".github/workflows/x.yml\" reaches .github/**"],
+    [".github editable", minimal.replace("[train.mjs]", "[.github/workflows/x.yml]"), 'editable[0]: glob ".github/workflows/x.yml" reaches .github/**'],
     ["escaping glob", minimal.replace("[train.mjs]", "[../x.py]"), "editable[0]:"],
     ["bad duration", `${minimal}budget:\n  experiment_timeout: soon\n`, "budget.experiment_timeout: expected a positive duration"],
     ["bad percentage", `${minimal}accept:\n  min_improvement: "half"\n`, "accept.min_improvement"],
-    ["pattern without a group", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: 'val [0-9.]+'")}`, "metric.pattern: expected exactly one capture group, found 0"],
+    [
+      "pattern without a group",
+      `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: 'val [0-9.]+'")}`,
+      "metric.pattern: expected exactly one capture group, found 0",
+    ],
     ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
     ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
   ])("%s", (_n, text, message) => {

@@ -12,10 +12,14 @@ describe("applyEdits", () => {
   });
 
   it("applies edits in order on the same file", () => {
-    const r = applyEdits(files, [
-      { kind: "replace", path: "train.py", search: "EPOCHS = 3", replace: "EPOCHS = 5" },
-      { kind: "replace", path: "train.py", search: "EPOCHS = 5", replace: "EPOCHS = 7" },
-    ], editable);
+    const r = applyEdits(
+      files,
+      [
+        { kind: "replace", path: "train.py", search: "EPOCHS = 3", replace: "EPOCHS = 5" },
+        { kind: "replace", path: "train.py", search: "EPOCHS = 5", replace: "EPOCHS = 7" },
+      ],
+      editable,
+    );
     expect(r.ok && r.files["train.py"]).toContain("EPOCHS = 7");
   });
 
@@ -41,7 +45,14 @@ describe("applyEdits", () => {
   });
 
   it("lists surface violations separately", () => {
-    const r = applyEdits(files, [{ kind: "write", path: "eval.py", content: "x" }, { kind: "write", path: "train.py", content: "y" }], editable);
+    const r = applyEdits(
+      files,
+      [
+        { kind: "write", path: "eval.py", content: "x" },
+        { kind: "write", path: "train.py", content: "y" },
+      ],
+      editable,
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.surface).toEqual(["eval.py"]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { improvementOf, judge, type JudgeInput, oneSidedP } from "../../src/core/judge.js";
+import { improvementOf, type JudgeInput, judge, oneSidedP } from "../../src/core/judge.js";
 
 const base: JudgeInput = {
   goal: "minimize",

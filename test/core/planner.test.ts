@@ -30,16 +30,48 @@ class Ledger {
   }
   baseline(...metrics: number[]) {
     for (const [i, m] of metrics.entries()) this.run(0, "c0", i + 1, m);
-    return this.add({ type: "experiment_judged", experiment: 0, commit: "c0", verdict: "keep", reason: "baseline", baseline_mean: null, candidate_mean: null, improvement: 0, p_value: null });
+    return this.add({
+      type: "experiment_judged",
+      experiment: 0,
+      commit: "c0",
+      verdict: "keep",
+      reason: "baseline",
+      baseline_mean: null,
+      candidate_mean: null,
+      improvement: 0,
+      p_value: null,
+    });
   }
   proposed(experiment: number, parent = "c0", commit = `c${experiment}`) {
     return this.add(
       { type: "experiment_requested", experiment, parent },
-      { type: "experiment_proposed", experiment, parent, commit, branch: `autoresearch/1/${experiment}`, title: `t${experiment}`, hypothesis: "h", edits: [{ kind: "write", path: "train.py", content: String(experiment) }], diff: "", lines_added: 1, lines_removed: 1 },
+      {
+        type: "experiment_proposed",
+        experiment,
+        parent,
+        commit,
+        branch: `autoresearch/1/${experiment}`,
+        title: `t${experiment}`,
+        hypothesis: "h",
+        edits: [{ kind: "write", path: "train.py", content: String(experiment) }],
+        diff: "",
+        lines_added: 1,
+        lines_removed: 1,
+      },
     );
   }
   judged(experiment: number, verdict: "keep" | "discard", commit = `c${experiment}`) {
-    return this.add({ type: "experiment_judged", experiment, commit, verdict, reason: "r", baseline_mean: null, candidate_mean: null, improvement: null, p_value: null });
+    return this.add({
+      type: "experiment_judged",
+      experiment,
+      commit,
+      verdict,
+      reason: "r",
+      baseline_mean: null,
+      candidate_mean: null,
+      improvement: null,
+      p_value: null,
+    });
   }
   plan(now = T0): Command[] {
     return plan(fold(this.events), now);
@@ -73,7 +105,21 @@ describe("plan", () => {
 
   it("stops when every baseline run failed, with the run's reason", () => {
     const l = new Ledger();
-    for (const seed of [1, 2, 3]) l.add({ type: "run_started", experiment: 0, commit: "c0", seed }, { type: "run_finished", experiment: 0, commit: "c0", seed, status: "no_metric", metric: null, seconds: 1, exit_code: 0, reason: "no line 'loss: <number>'" });
+    for (const seed of [1, 2, 3])
+      l.add(
+        { type: "run_started", experiment: 0, commit: "c0", seed },
+        {
+          type: "run_finished",
+          experiment: 0,
+          commit: "c0",
+          seed,
+          status: "no_metric",
+          metric: null,
+          seconds: 1,
+          exit_code: 0,
+          reason: "no line 'loss: <number>'",
+        },
+      );
     expect(l.plan()).toEqual([{ kind: "stop", reason: "the baseline failed: run (seed 1) printed no metric: no line 'loss: <number>'" }]);
   });
 
@@ -108,10 +154,20 @@ describe("plan", () => {
   });
 
   it("rebases a winning candidate whose parent is no longer the best", () => {
-    const l = new Ledger().baseline(1, 1.01, 0.99).proposed(1).proposed(2)
-      .run(1, "c1", 1, 0.8).run(1, "c1", 2, 0.8).run(1, "c1", 3, 0.8).judged(1, "keep")
-      .run(2, "c2", 1, 0.5).run(2, "c2", 2, 0.5).run(2, "c2", 3, 0.5)
-      .run(1, "c1", 4, 0.81).run(1, "c1", 5, 0.79).run(1, "c1", 6, 0.8);
+    const l = new Ledger()
+      .baseline(1, 1.01, 0.99)
+      .proposed(1)
+      .proposed(2)
+      .run(1, "c1", 1, 0.8)
+      .run(1, "c1", 2, 0.8)
+      .run(1, "c1", 3, 0.8)
+      .judged(1, "keep")
+      .run(2, "c2", 1, 0.5)
+      .run(2, "c2", 2, 0.5)
+      .run(2, "c2", 3, 0.5)
+      .run(1, "c1", 4, 0.81)
+      .run(1, "c1", 5, 0.79)
+      .run(1, "c1", 6, 0.8);
     expect(l.plan()[0]).toEqual({ kind: "rebase", experiment: 2, onto: "c1" });
     // After the rebase the candidate is measured in full on the new commit.
     l.add({ type: "experiment_rebased", experiment: 2, parent: "c1", commit: "c2b", diff: "", lines_added: 1, lines_removed: 1 });
@@ -119,8 +175,14 @@ describe("plan", () => {
   });
 
   it("measures a newly kept best again with fresh seeds before it judges other candidates", () => {
-    const l = new Ledger().baseline(1, 1.01, 0.99).proposed(1).proposed(2, "c0")
-      .run(1, "c1", 1, 0.5).run(1, "c1", 2, 0.51).run(1, "c1", 3, 0.49).judged(1, "keep")
+    const l = new Ledger()
+      .baseline(1, 1.01, 0.99)
+      .proposed(1)
+      .proposed(2, "c0")
+      .run(1, "c1", 1, 0.5)
+      .run(1, "c1", 2, 0.51)
+      .run(1, "c1", 3, 0.49)
+      .judged(1, "keep")
       .run(2, "c2", 1, 0.3);
     const cmds = l.plan();
     // Fresh seeds 4 and 5 of the kept commit take the free slots; candidate 2 waits for its verdict.
@@ -145,7 +207,10 @@ describe("plan", () => {
   });
 
   it("counts experiments cut short by a hard stop as unfinished, not in flight", () => {
-    const l = new Ledger().baseline(1, 1, 1).proposed(1).add({ type: "run_started", experiment: 1, commit: "c1", seed: 1 }, { type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" });
+    const l = new Ledger()
+      .baseline(1, 1, 1)
+      .proposed(1)
+      .add({ type: "run_started", experiment: 1, commit: "c1", seed: 1 }, { type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" });
     expect(tally(fold(l.events))).toMatchObject({ experiments: 1, inFlight: 0, unfinished: 1 });
   });
 
@@ -174,7 +239,14 @@ describe("plan", () => {
   });
 
   it("re-proposes an experiment abandoned by a killed process, and re-queues its lost runs", () => {
-    const l = new Ledger().baseline(1, 1, 1).proposed(1).add({ type: "run_started", experiment: 1, commit: "c1", seed: 1 }, { type: "experiment_requested", experiment: 2, parent: "c0" }, { type: "campaign_resumed", reason: "resumed" });
+    const l = new Ledger()
+      .baseline(1, 1, 1)
+      .proposed(1)
+      .add(
+        { type: "run_started", experiment: 1, commit: "c1", seed: 1 },
+        { type: "experiment_requested", experiment: 2, parent: "c0" },
+        { type: "campaign_resumed", reason: "resumed" },
+      );
     const cmds = l.plan();
     expect(cmds).toContainEqual({ kind: "start_runs", experiment: 1, commit: "c1", parent: "c0", seeds: [1] });
     expect(cmds).toContainEqual({ kind: "propose", experiment: 2, parent: "c0" });

@@ -75,7 +75,17 @@ function synthetic(opts: {
       trace_file: `traces/${n}.md`,
     });
     runs(n, commit, x.metrics);
-    push({ type: "experiment_judged", experiment: n, commit, verdict: x.verdict, reason: `reason ${n}`, baseline_mean: null, candidate_mean: null, improvement: null, p_value: null });
+    push({
+      type: "experiment_judged",
+      experiment: n,
+      commit,
+      verdict: x.verdict,
+      reason: `reason ${n}`,
+      baseline_mean: null,
+      candidate_mean: null,
+      improvement: null,
+      p_value: null,
+    });
     if (x.verdict === "keep") best = commit;
   });
   return fold(events);
@@ -103,7 +113,25 @@ describe("summarize", () => {
     expect(s.improvement_pct).toBeCloseTo(6.25, 9);
     expect(s.cost_usd).toBeCloseTo(0.04, 12);
     expect(Object.keys(s).sort()).toEqual(
-      ["campaign", "metric", "goal", "baseline", "best", "improvement_pct", "experiments", "kept", "failed", "discarded", "in_flight", "unfinished", "runs", "cost_usd", "stopped", "best_commit", "elapsed_s"].sort(),
+      [
+        "campaign",
+        "metric",
+        "goal",
+        "baseline",
+        "best",
+        "improvement_pct",
+        "experiments",
+        "kept",
+        "failed",
+        "discarded",
+        "in_flight",
+        "unfinished",
+        "runs",
+        "cost_usd",
+        "stopped",
+        "best_commit",
+        "elapsed_s",
+      ].sort(),
     );
   });
 
@@ -135,7 +163,9 @@ describe("summarize", () => {
 describe("chartPoints", () => {
   it("lists the baseline and judged experiments with the best so far", () => {
     const points = chartPoints(fixture("minimize"));
-    expect(points.map((p) => [p.experiment, p.outcome, p.metric === null ? null : Number(p.metric.toFixed(6)), p.best === null ? null : Number(p.best.toFixed(6))])).toEqual([
+    expect(
+      points.map((p) => [p.experiment, p.outcome, p.metric === null ? null : Number(p.metric.toFixed(6)), p.best === null ? null : Number(p.best.toFixed(6))]),
+    ).toEqual([
       [0, "baseline", 3.2, 3.2],
       [1, "discarded", 3.25, 3.2],
       [2, "kept", 3, 3],
@@ -302,7 +332,9 @@ describe("terminal", () => {
 
   it("shows only the most recent experiments", () => {
     const state = synthetic({ baseline: [1], experiments: Array.from({ length: 30 }, () => ({ metrics: [1.1], verdict: "discard" as const })) });
-    const rows = renderTerminalSummary(state, { color: false }).split("\n").filter((l) => /^\s+\d+ change/.test(l));
+    const rows = renderTerminalSummary(state, { color: false })
+      .split("\n")
+      .filter((l) => /^\s+\d+ change/.test(l));
     expect(rows).toHaveLength(10);
     expect(rows[9]).toMatch(/^\s+30 change 30/);
   });
@@ -325,7 +357,13 @@ describe("terminal", () => {
 
   it("charts a campaign whose experiments all failed, and one with nothing measured", () => {
     const someFailed = renderTerminalChart(
-      synthetic({ baseline: [1], experiments: [{ metrics: [null], verdict: "discard" }, { metrics: [null], verdict: "discard" }] }),
+      synthetic({
+        baseline: [1],
+        experiments: [
+          { metrics: [null], verdict: "discard" },
+          { metrics: [null], verdict: "discard" },
+        ],
+      }),
       { height: 4 },
     );
     expect(someFailed).toContain("failed experiments carry the previous value");
@@ -336,7 +374,10 @@ describe("terminal", () => {
   });
 
   it("samples long histories to the width", () => {
-    const state = synthetic({ baseline: [1], experiments: Array.from({ length: 300 }, (_, i) => ({ metrics: [1 + Math.sin(i)], verdict: "discard" as const })) });
+    const state = synthetic({
+      baseline: [1],
+      experiments: Array.from({ length: 300 }, (_, i) => ({ metrics: [1 + Math.sin(i)], verdict: "discard" as const })),
+    });
     const out = renderTerminalChart(state, { width: 60 });
     for (const line of out.split("\n").slice(0, -1)) expect(Array.from(line).length).toBeLessThanOrEqual(60);
     expect(out).toContain("experiments 0..300");

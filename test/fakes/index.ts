@@ -6,7 +6,10 @@ import type { CommitResult, Executor, LedgerStore, Proposal, ProposalContext, Pr
 export class FakeRepoHost implements RepoHost {
   commits = new Map<string, Record<string, string>>();
   branches = new Map<string, string>();
-  constructor(files: Record<string, string>, readonly base = "base") {
+  constructor(
+    files: Record<string, string>,
+    readonly base = "base",
+  ) {
     this.commits.set(base, { ...files });
   }
   async readFiles(commit: string, paths: string[]) {
@@ -18,9 +21,19 @@ export class FakeRepoHost implements RepoHost {
   }
   async commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult> {
     const tree = { ...this.tree(parent), ...files };
-    const id = createHash("sha1").update(parent + message + JSON.stringify(tree)).digest("hex").slice(0, 12);
+    const id = createHash("sha1")
+      .update(parent + message + JSON.stringify(tree))
+      .digest("hex")
+      .slice(0, 12);
     this.commits.set(id, tree);
-    return { commit: id, diff: Object.keys(files).map((f) => `--- a/${f}\n+++ b/${f}`).join("\n"), linesAdded: 1, linesRemoved: 1 };
+    return {
+      commit: id,
+      diff: Object.keys(files)
+        .map((f) => `--- a/${f}\n+++ b/${f}`)
+        .join("\n"),
+      linesAdded: 1,
+      linesRemoved: 1,
+    };
   }
   async setBranch(name: string, commit: string) {
     this.branches.set(name, commit);

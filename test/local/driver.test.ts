@@ -37,7 +37,13 @@ async function setup(over: Partial<ConfigInput["budget"]> = {}, script = [setLr(
 describe("drive", () => {
   it("runs a campaign to its budget, keeping real improvements and moving the campaign branch", async () => {
     const { repo, ledger, deps } = await setup();
-    const { state, interrupted } = await drive({ events: (await ledger.read()).events, deps, clock: fixedClock(), signal: new AbortController().signal, tickMs: 5 });
+    const { state, interrupted } = await drive({
+      events: (await ledger.read()).events,
+      deps,
+      clock: fixedClock(),
+      signal: new AbortController().signal,
+      tickMs: 5,
+    });
     expect(interrupted).toBe(false);
     expect(state.stopped?.reason).toBe("max_experiments reached (6)");
     const t = tally(state);

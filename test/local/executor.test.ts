@@ -167,8 +167,8 @@ describe("LocalExecutor", () => {
   });
 
   it("runs two experiments at once", async () => {
-    const a = await commitOn(base, { "train.mjs": train(0.25, 'await new Promise((r) => setTimeout(r, 300));') });
-    const b = await commitOn(base, { "train.mjs": train(0.75, 'await new Promise((r) => setTimeout(r, 300));') });
+    const a = await commitOn(base, { "train.mjs": train(0.25, "await new Promise((r) => setTimeout(r, 300));") });
+    const b = await commitOn(base, { "train.mjs": train(0.75, "await new Promise((r) => setTimeout(r, 300));") });
     const ex = executor();
     const [ra, rb, ra2] = await Promise.all([
       ex.run(spec(a, 1), new AbortController().signal),

@@ -155,7 +155,9 @@ describe("GitRepoHost.commit", () => {
 
     const without = makeRepo({ identity: false });
     const b = await new GitRepoHost(without.dir).commit(without.head, { "a.txt": "x\n" }, "m");
-    expect(sh(without.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", b.commit)).toBe("autoresearch <autoresearch@localhost>|autoresearch <autoresearch@localhost>");
+    expect(sh(without.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", b.commit)).toBe(
+      "autoresearch <autoresearch@localhost>|autoresearch <autoresearch@localhost>",
+    );
   });
 
   it("refuses paths outside the repository instead of writing them", async () => {
@@ -170,7 +172,9 @@ describe("GitRepoHost.commit", () => {
   it("refuses to replace a folder with a file or a file with a folder", async () => {
     const { dir, head } = makeRepo();
     const host = new GitRepoHost(dir);
-    await expect(host.commit(head, { sub: "x" }, "m")).rejects.toThrow(new EditError("cannot write sub: sub/b.txt is inside a folder of that name at the parent commit", "sub"));
+    await expect(host.commit(head, { sub: "x" }, "m")).rejects.toThrow(
+      new EditError("cannot write sub: sub/b.txt is inside a folder of that name at the parent commit", "sub"),
+    );
     await expect(host.commit(head, { "a.txt/x": "x" }, "m")).rejects.toThrow(/cannot write a\.txt\/x: a\.txt is a file at the parent commit/);
     await expect(host.commit(head, { "sub/deeper/x.txt": "x", "subway.txt": "y" }, "m")).resolves.toMatchObject({ linesAdded: 2 });
   });

@@ -51,7 +51,13 @@ describe("acquireLock", () => {
     const root = newRoot();
     const lock = await acquireLock(root, { campaign: 3, command: "autoresearch run" });
     expect(lock.staleFrom).toBeUndefined();
-    expect(readLockFile(root)).toEqual({ pid: process.pid, host: hostname(), campaign: "3", command: "autoresearch run", started: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(readLockFile(root)).toEqual({
+      pid: process.pid,
+      host: hostname(),
+      campaign: "3",
+      command: "autoresearch run",
+      started: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expect(readFileSync(join(root, ".autoresearch/.gitignore"), "utf8")).toBe("*\n");
 
     const err = await acquireLock(root, { command: "autoresearch run" }).catch((e: unknown) => e);
@@ -97,7 +103,9 @@ describe("acquireLock", () => {
   it("cannot check a lock from another host, so refuses and says how to clear it", async () => {
     const root = newRoot();
     writeLock(root, { pid: 4242, host: "other-box" });
-    await expect(acquireLock(root, { command: "x" })).rejects.toThrow(/pid 4242, host other-box, .*stop it on other-box; if it is not running any more, delete .*\.autoresearch\/lock/);
+    await expect(acquireLock(root, { command: "x" })).rejects.toThrow(
+      /pid 4242, host other-box, .*stop it on other-box; if it is not running any more, delete .*\.autoresearch\/lock/,
+    );
   });
 
   it("waits for a lock being written, but takes over an old unreadable one", async () => {

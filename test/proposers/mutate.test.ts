@@ -6,15 +6,15 @@ import type { ExperimentSummary, ProposalContext } from "../../src/ports.js";
 import { createProposer } from "../../src/proposers/index.js";
 import { findKnobsInFile } from "../../src/proposers/knobs.js";
 import {
-  SIGMA0,
-  SIGMA_MAX,
-  SIGMA_MIN,
-  type Mutation,
   createMutateProposer,
   lineEdits,
+  type Mutation,
   mutationsOf,
   proposeMutation,
   replayKnobStats,
+  SIGMA_MAX,
+  SIGMA_MIN,
+  SIGMA0,
   upProbability,
 } from "../../src/proposers/mutate.js";
 
@@ -223,14 +223,19 @@ describe("replayKnobStats: the 1/5 success rule, replayed from the history", () 
 
   it("shows in the next proposal's meta", () => {
     const ctx = context({ config: config({ knobs: ["LEARNING_RATE"] }), experiment: 4 });
-    const sigmaOf = (history: ExperimentSummary[]) => (proposeMutation({ ...ctx, history }).meta?.mutations as Array<{ sigma: number }> | undefined)?.[0]?.sigma;
+    const sigmaOf = (history: ExperimentSummary[]) =>
+      (proposeMutation({ ...ctx, history }).meta?.mutations as Array<{ sigma: number }> | undefined)?.[0]?.sigma;
     expect(sigmaOf([])).toBe(SIGMA0);
     expect(sigmaOf([summary(1, "keep", [lr(0.001, 0.002)])])).toBeGreaterThan(SIGMA0);
     expect(sigmaOf([summary(1, "discard", [lr(0.002, 0.003)])])).toBeLessThan(SIGMA0);
   });
 
   it("sets the momentum of each knob from its last kept change", () => {
-    const stats = replayKnobStats([summary(1, "keep", [lr(0.001, 0.002)]), summary(2, "keep", [lr(0.002, 0.0015)]), summary(3, "discard", [lr(0.0015, 0.003)])]);
+    const stats = replayKnobStats([
+      summary(1, "keep", [lr(0.001, 0.002)]),
+      summary(2, "keep", [lr(0.002, 0.0015)]),
+      summary(3, "discard", [lr(0.0015, 0.003)]),
+    ]);
     expect(stats.get("train.mjs\0LEARNING_RATE")).toMatchObject({ keeps: 2, momentum: -1 });
   });
 });
@@ -250,10 +255,26 @@ describe("upProbability", () => {
     ["kept going down", [[0.004, 0.002, "keep"]], -1, 0.2],
     ["up from here failed", [[0.002, 0.004, "discard"]], 1, 0.2],
     ["down from here failed", [[0.002, 0.001, "failed"]], 0, 0.8],
-    ["both failed: momentum decides", [[0.002, 0.001, "discard"], [0.002, 0.004, "discard"]], -1, 0.2],
+    [
+      "both failed: momentum decides",
+      [
+        [0.002, 0.001, "discard"],
+        [0.002, 0.004, "discard"],
+      ],
+      -1,
+      0.2,
+    ],
   ] as const)("%s -> P(up) %s", (_what, tries, momentum, p) => {
     if (!knob) throw new Error("no knob");
-    expect(upProbability(knob, rec(tries.map((t) => [...t]), momentum)).p).toBeCloseTo(p, 10);
+    expect(
+      upProbability(
+        knob,
+        rec(
+          tries.map((t) => [...t]),
+          momentum,
+        ),
+      ).p,
+    ).toBeCloseTo(p, 10);
   });
 
   it("prefers the momentum direction across many proposals", () => {
@@ -269,7 +290,9 @@ describe("upProbability", () => {
 describe("lineEdits", () => {
   it("falls back to writing the file when no unique context exists", () => {
     const text = "x = 1\nx = 1\nx = 1\nx = 1\nx = 1\nx = 1\nx = 1\nx = 1\nx = 1\n";
-    expect(lineEdits("t.py", text, new Map([[4, "x = 2"]]))).toEqual([{ kind: "write", path: "t.py", content: text.replace(/^((?:x = 1\n){4})x = 1/, "$1x = 2") }]);
+    expect(lineEdits("t.py", text, new Map([[4, "x = 2"]]))).toEqual([
+      { kind: "write", path: "t.py", content: text.replace(/^((?:x = 1\n){4})x = 1/, "$1x = 2") },
+    ]);
   });
 
   it("keeps CRLF line endings", () => {

@@ -108,7 +108,10 @@ describe("runExperiment", () => {
   it("uses metric.pattern on the output", async () => {
     const r = await runExperiment({
       cwd: dir,
-      config: config({ run: "echo 'step 499: train loss 2.41, val loss 2.40'", metric: { name: "val_loss", goal: "minimize", pattern: "val loss ([0-9.eE+-]+)" } }),
+      config: config({
+        run: "echo 'step 499: train loss 2.41, val loss 2.40'",
+        metric: { name: "val_loss", goal: "minimize", pattern: "val loss ([0-9.eE+-]+)" },
+      }),
       seed: 1,
       restoreLocked: noRestore,
     });
@@ -119,7 +122,10 @@ describe("runExperiment", () => {
     const evalSource = 'console.log("val_loss: 1.5");\n';
     await writeFile(join(dir, "eval.mjs"), evalSource);
     // The run tries to game the evaluation by rewriting it.
-    await writeFile(join(dir, "train.mjs"), 'import { writeFileSync } from "node:fs";\nwriteFileSync("eval.mjs", "console.log(\\"val_loss: 0.0001\\")");\nconsole.log("val_loss: 0.0001");\n');
+    await writeFile(
+      join(dir, "train.mjs"),
+      'import { writeFileSync } from "node:fs";\nwriteFileSync("eval.mjs", "console.log(\\"val_loss: 0.0001\\")");\nconsole.log("val_loss: 0.0001");\n',
+    );
     const order: string[] = [];
     const restoreLocked = async () => {
       order.push(`restore saw ${(await readFile(join(dir, "eval.mjs"), "utf8")).includes("0.0001") ? "tampered" : "original"} eval`);
@@ -138,7 +144,12 @@ describe("runExperiment", () => {
   });
 
   it("reports a failing eval as a crash", async () => {
-    const r = await runExperiment({ cwd: dir, config: config({ run: "echo val_loss: 1", eval: "echo broken >&2; exit 2" }), seed: 1, restoreLocked: noRestore });
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({ run: "echo val_loss: 1", eval: "echo broken >&2; exit 2" }),
+      seed: 1,
+      restoreLocked: noRestore,
+    });
     expect(r).toMatchObject({ status: "crash", exitCode: 2, reason: "eval failed: the eval command exited with code 2" });
     expect(r.tail).toContain("--- eval: exit 2");
     expect(r.tail).toContain("broken");
@@ -172,14 +183,21 @@ describe("runExperiment", () => {
   });
 
   it("refuses a metric.file outside the checkout", async () => {
-    const r = await runExperiment({ cwd: dir, config: config({ metric: { name: "x", goal: "minimize", file: "../../etc/passwd" } }), seed: 1, restoreLocked: noRestore });
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({ metric: { name: "x", goal: "minimize", file: "../../etc/passwd" } }),
+      seed: 1,
+      restoreLocked: noRestore,
+    });
     expect(r).toMatchObject({ status: "no_metric", reason: 'metric.file "../../etc/passwd" is outside the repository' });
   });
 
   it("bounds and sanitizes the tail", async () => {
     const r = await runExperiment({
       cwd: dir,
-      config: config({ run: `${NODE} -e 'for (let i = 0; i < 20000; i++) console.log("\\u001b[31mline " + i + "\\u200b<!-- hidden -->\\u001b[0m"); console.log("val_loss: 2")'` }),
+      config: config({
+        run: `${NODE} -e 'for (let i = 0; i < 20000; i++) console.log("\\u001b[31mline " + i + "\\u200b<!-- hidden -->\\u001b[0m"); console.log("val_loss: 2")'`,
+      }),
       seed: 1,
       restoreLocked: noRestore,
     });

@@ -53,7 +53,12 @@ describe("parseMetric", () => {
     ["'inf' starting a word", "val_loss: inference", byName, /does not hold a number/],
     ["case differs", "VAL_LOSS: 0.5", byName, /no line/],
     ["not at line start", "epoch 3 val_loss: 0.5", byName, /no line/],
-    ["pattern without match", "train loss 2.41", byPattern, /no match for metric.pattern \/val loss \(\[0-9.eE\+-\]\+\)\/ in the output; last lines: "train loss 2.41"/],
+    [
+      "pattern without match",
+      "train loss 2.41",
+      byPattern,
+      /no match for metric.pattern \/val loss \(\[0-9.eE\+-\]\+\)\/ in the output; last lines: "train loss 2.41"/,
+    ],
     ["pattern capturing a non-number", "acc=high", byLoosePattern, /matched "acc=high" but captured "high", which is not a number/],
     ["pattern capturing dots only", "val loss ...", byPattern, /captured "\.\.\."/],
   ])("reports %s as no_metric", (_name, output, metric, reason) => {
