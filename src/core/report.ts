@@ -100,12 +100,16 @@ export function summarize(state: CampaignState): CampaignSummary {
 }
 
 /** How an experiment ended, as reports name it. */
-export type Outcome = "baseline" | "kept" | "discarded" | "failed" | "running" | "proposing";
+export type Outcome = "baseline" | "kept" | "discarded" | "failed" | "running" | "proposing" | "unfinished";
 
-/** The outcome of an experiment; a discard whose runs all failed is a failure (as in `tally`). */
-export function outcome(e: ExperimentState): Outcome {
+/**
+ * The outcome of an experiment; a discard whose runs all failed is a failure (as in `tally`), and
+ * an experiment a stop cut short is unfinished (pass the state to know).
+ */
+export function outcome(e: ExperimentState, state?: CampaignState): Outcome {
   if (e.experiment === 0) return "baseline";
   if (e.phase === "discarded" && currentMetrics(e).length === 0) return "failed";
+  if (state?.stopped && (e.phase === "running" || e.phase === "proposing")) return "unfinished";
   return e.phase;
 }
 
@@ -126,23 +130,23 @@ export interface ChartPoint {
  */
 export function chartPoints(state: CampaignState): ChartPoint[] {
   const points: ChartPoint[] = [];
-  let bestAt: { at: string; n: number; value: number | null } | null = null;
+  let bestAt: { seq: number; value: number | null } | null = null;
   for (const e of state.experiments) {
     if (!e) continue;
     const o = outcome(e);
     if (o === "baseline") {
       if (currentRuns(e).every((r) => r.status === "running")) continue;
       const value = experimentMean(e);
-      bestAt = { at: "", n: 0, value };
+      bestAt = { seq: 0, value };
       points.push({ experiment: 0, outcome: o, metric: value, best: value });
       continue;
     }
-    if (o === "running" || o === "proposing") continue;
+    if (o === "running" || o === "proposing" || o === "unfinished") continue;
     const value = o === "failed" ? null : experimentMean(e);
     if (o === "kept" && e.verdict) {
       // Parallel experiments can be judged out of order: the later keep is the one that won.
-      if (!bestAt || e.verdict.at > bestAt.at || (e.verdict.at === bestAt.at && e.experiment > bestAt.n)) {
-        bestAt = { at: e.verdict.at, n: e.experiment, value };
+      if (!bestAt || e.verdict.seq > bestAt.seq) {
+        bestAt = { seq: e.verdict.seq, value };
       }
     }
     points.push({ experiment: e.experiment, outcome: o, metric: value, best: bestAt?.value ?? null });
@@ -397,11 +401,11 @@ function titleOf(e: ExperimentState): string {
   return e.title || (e.phase === "failed" ? "(no proposal)" : "(proposing)");
 }
 
-function tableRow(e: ExperimentState, link?: (n: number) => string): string {
+function tableRow(e: ExperimentState, state: CampaignState, link?: (n: number) => string): string {
   const { delta, pct } = judgedDelta(e);
   const num = link && e.traceFile ? `[${e.experiment}](${link(e.experiment)})` : String(e.experiment);
   const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(pct)})`;
-  return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${outcome(e)} | ${tableCell(reasonOf(e), 160)} |`;
+  return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${outcome(e, state)} | ${tableCell(reasonOf(e), 160)} |`;
 }
 
 function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: number; diff: number; trace: number }): string {
@@ -469,7 +473,7 @@ export function renderMarkdown(state: CampaignState, opts: MarkdownOptions = {})
       })()
     : "";
   const experiments = state.experiments.filter((e): e is ExperimentState => e !== undefined);
-  const rows = experiments.map((e) => tableRow(e, opts.traceLink));
+  const rows = experiments.map((e) => tableRow(e, state, opts.traceLink));
   const kept = experiments.filter((e) => e.phase === "kept").map((e) => keptSection(e, opts, limits));
 
   const NOTE_RESERVE = 400;
@@ -589,7 +593,7 @@ export function renderTerminalSummary(state: CampaignState, opts: TerminalOption
   const shown = state.experiments.filter((e): e is ExperimentState => e !== undefined).slice(-(opts.rows ?? 10));
   for (const e of shown) {
     const { delta, pct: p } = judgedDelta(e);
-    const o = outcome(e);
+    const o = outcome(e, state);
     const paint = o === "kept" ? c.green : o === "failed" ? c.red : o === "discarded" ? c.dim : o === "baseline" ? c.cyan : c.yellow;
     const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(p)})`;
     lines.push(

@@ -405,3 +405,44 @@ describe("renderProgressLine", () => {
     expect(lines[1]).toBe("running #10 (0s), #11 (0s), #12 (0s), #13 (0s) +4 more · 6m12s");
   });
 });
+
+describe("experiments cut short by a stop", () => {
+  it("are unfinished in the table and the summary, not running", () => {
+    const events = stamp(
+      [
+        {
+          type: "campaign_started",
+          campaign: "9",
+          config: { metric: { name: "loss", goal: "minimize" }, run: "true", editable: ["a.py"] },
+          base_commit: "c0",
+          goal: "g",
+          source: "cli",
+        },
+        { type: "run_started", experiment: 0, commit: "c0", seed: 1 },
+        { type: "run_finished", experiment: 0, commit: "c0", seed: 1, status: "ok", metric: 1, seconds: 1, exit_code: 0 },
+        { type: "experiment_requested", experiment: 1, parent: "c0" },
+        {
+          type: "experiment_proposed",
+          experiment: 1,
+          parent: "c0",
+          commit: "c1",
+          branch: "b",
+          title: "try",
+          hypothesis: "h",
+          edits: [],
+          diff: "",
+          lines_added: 0,
+          lines_removed: 0,
+        },
+        { type: "run_started", experiment: 1, commit: "c1", seed: 1 },
+        { type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" },
+      ],
+      0,
+      new Date("2026-01-01T00:00:00Z"),
+    );
+    const s = fold(events);
+    expect(summarize(s)).toMatchObject({ in_flight: 0, unfinished: 1 });
+    expect(renderMarkdown(s)).toMatch(/\| 1 \| try \|.*\| unfinished \|/);
+    expect(renderTerminalSummary(s, { color: false })).toMatch(/try.*unfinished/);
+  });
+});
