@@ -14,7 +14,6 @@
  * minimized. The proposer picks X uniformly in [0, 1) from a stream seeded by the experiment
  * number, so some candidates are kept and most are not, as in a real campaign.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,9 +23,10 @@ import { type LedgerEvent, type LedgerProblem, type NewEventInput, stamp } from 
 import { tally } from "../src/core/state.js";
 import { drive } from "../src/local/driver.js";
 import { FileLedgerStore } from "../src/local/ledger.js";
-import type { CommitResult, Executor, LedgerStore, Proposal, ProposalContext, Proposer, RepoHost, RunResult, RunSpec } from "../src/ports.js";
+import type { Executor, LedgerStore, Proposal, ProposalContext, Proposer, RunResult, RunSpec } from "../src/ports.js";
 import { silentLogger } from "../src/ports.js";
 import { createRng } from "../src/proposers/rng.js";
+import { FakeRepoHost } from "../test/fakes/index.js";
 import { type BenchResult, round } from "./result.js";
 
 const RUN_MS = 200;
@@ -47,53 +47,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", done, { once: true });
   });
 
-class MemRepo implements RepoHost {
-  commits = new Map<string, Record<string, string>>();
-  branches = new Map<string, string>();
-  constructor(files: Record<string, string>) {
-    this.commits.set("base", { ...files });
-  }
-  async readFiles(commit: string, paths: string[]) {
-    const tree = this.tree(commit);
-    return Object.fromEntries(paths.map((p) => [p, tree[p]]));
-  }
-  async listFiles(commit: string) {
-    return Object.keys(this.tree(commit)).sort();
-  }
-  async commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult> {
-    const tree = { ...this.tree(parent), ...files };
-    const id = createHash("sha1")
-      .update(parent + message + JSON.stringify(tree))
-      .digest("hex")
-      .slice(0, 12);
-    this.commits.set(id, tree);
-    return {
-      commit: id,
-      diff: Object.keys(files)
-        .map((f) => `--- a/${f}\n+++ b/${f}`)
-        .join("\n"),
-      linesAdded: 1,
-      linesRemoved: 1,
-    };
-  }
-  async setBranch(name: string, commit: string) {
-    this.branches.set(name, commit);
-  }
-  async deleteBranch(name: string) {
-    this.branches.delete(name);
-  }
-  tree(commit: string): Record<string, string> {
-    const t = this.commits.get(commit);
-    if (!t) throw new Error(`no commit ${commit}`);
-    return t;
-  }
-}
-
 /** Sleeps `runMs` per run and records when each run started and ended (performance.now()). */
 class TimedExecutor implements Executor {
   intervals: { start: number; end: number }[] = [];
   constructor(
-    readonly repo: MemRepo,
+    readonly repo: FakeRepoHost,
     readonly runMs: number,
   ) {}
   async run(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
@@ -154,7 +112,7 @@ interface CampaignTiming {
 }
 
 async function campaign(parallel: number, runMs: number, proposeMs: number, ledger: LedgerStore): Promise<CampaignTiming> {
-  const repo = new MemRepo({ "train.py": "X = 0.5\n", "eval.py": "x" });
+  const repo = new FakeRepoHost({ "train.py": "X = 0.5\n", "eval.py": "x" });
   const executor = new TimedExecutor(repo, runMs);
   await ledger.append([{ type: "campaign_started", campaign: "1", config: config(parallel), base_commit: "base", goal: "lower loss", source: "cli" }], 0);
   const deps = { repo, ledger, executor, proposer: new TimedProposer(proposeMs), logger: silentLogger };
