@@ -5,11 +5,13 @@
 import { performance } from "node:perf_hooks";
 import { judgeBenchmarks } from "./judge.js";
 import { localBenchmarks } from "./local.js";
+import { proposerBenchmarks } from "./proposer.js";
 import type { BenchResult } from "./result.js";
 
 const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> }[] = [
   { name: "judge", run: judgeBenchmarks },
   { name: "local", run: localBenchmarks },
+  { name: "proposer", run: proposerBenchmarks },
 ];
 
 const STANDARD = new Set(["name", "value", "unit", "better", "goal", "pass"]);

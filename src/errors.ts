@@ -2,6 +2,8 @@
  * Typed errors, translated once at each shell's edge (the CLI prints one line and exits 2 for
  * user errors, 1 for internal ones). `userError` marks the ones the user can fix.
  */
+import type { Usage } from "./core/events.js";
+
 export class AutoresearchError extends Error {
   /** True when the user can fix the cause (bad config, dirty tree, ...): the CLI exits 2. */
   readonly userError: boolean = true;
@@ -71,8 +73,15 @@ export class GitError extends AutoresearchError {
   }
 }
 
-/** A proposer failed in a way the campaign cannot continue from (missing API key, ...). */
-export class ProposerError extends AutoresearchError {}
+/** A proposer failed in a way the campaign cannot continue from (missing API key, budget spent, ...). */
+export class ProposerError extends AutoresearchError {
+  /** LLM usage spent before the failure, so the ledger still counts it. */
+  usage?: Usage;
+  constructor(message: string, options?: { cause?: unknown; usage?: Usage }) {
+    super(message, options);
+    this.usage = options?.usage;
+  }
+}
 
 /** True for errors the user can fix: exit code 2 rather than 1. */
 export function isUserError(err: unknown): boolean {

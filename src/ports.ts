@@ -65,6 +65,8 @@ export interface ExperimentSummary {
   reason: string;
   metric: number | null;
   improvement: number | null;
+  /** Bounded, sanitized output tail of the run that failed (failed experiments only). */
+  tail?: string;
 }
 
 /** What a proposer sees when asked for the next experiment. */
@@ -84,6 +86,12 @@ export interface ProposalContext {
   inFlight: ExperimentSummary[];
   /** Errors of earlier attempts at this experiment (edits that did not apply, surface violations). */
   feedback: string[];
+  /** LLM spend of the campaign so far in US dollars, earlier attempts at this experiment included. */
+  costUsd?: number;
+  /** Reads a tracked file at `parent` (undefined when it does not exist); filled by the engine. */
+  readFile?: (path: string) => Promise<string | undefined>;
+  /** Every tracked file at `parent`; filled by the engine. */
+  listFiles?: () => Promise<string[]>;
 }
 
 /** A proposer's answer. */
@@ -95,6 +103,11 @@ export interface Proposal {
   trace: string;
   usage?: Usage;
   meta?: Record<string, unknown>;
+  /**
+   * Set when this attempt produced no usable submission (e.g. the model used up its turns): the
+   * engine treats it like edits that do not apply and asks again with it as feedback.
+   */
+  failure?: string;
 }
 
 export interface Proposer {

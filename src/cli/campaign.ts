@@ -26,6 +26,10 @@ export interface Overrides {
   maxExperiments?: number;
   parallel?: number;
   experimentTimeout?: string;
+  /** Replaces proposer.kind (the demo uses claude when ANTHROPIC_API_KEY is set). */
+  proposerKind?: Config["proposer"]["kind"];
+  /** Replaces budget.max_cost_usd. */
+  maxCostUsd?: number;
 }
 
 export interface CampaignOptions {
@@ -76,13 +80,16 @@ export async function loadConfig(
     throw new ConfigError(`${shown} is not valid YAML: ${msg}`, [`(yaml): ${msg}`], shown);
   }
   const obj = (raw && typeof raw === "object" ? { ...(raw as Record<string, unknown>) } : raw) as Record<string, unknown>;
-  if (obj && typeof obj === "object" && (overrides.maxExperiments || overrides.parallel || overrides.experimentTimeout)) {
+  if (obj && typeof obj === "object" && (overrides.maxExperiments || overrides.parallel || overrides.experimentTimeout || overrides.maxCostUsd !== undefined)) {
     const budget = { ...((obj.budget as Record<string, unknown>) ?? {}) };
     if (overrides.maxExperiments) budget.max_experiments = overrides.maxExperiments;
     if (overrides.parallel) budget.parallel = overrides.parallel;
     if (overrides.experimentTimeout) budget.experiment_timeout = overrides.experimentTimeout;
+    if (overrides.maxCostUsd !== undefined) budget.max_cost_usd = overrides.maxCostUsd;
     obj.budget = budget;
   }
+  if (obj && typeof obj === "object" && overrides.proposerKind)
+    obj.proposer = { ...((obj.proposer as Record<string, unknown>) ?? {}), kind: overrides.proposerKind };
   return { raw: obj, config: parseConfig(obj, shown), file: shown };
 }
 
@@ -161,7 +168,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const deps = {
       repo: new GitRepoHost(root),
       executor: new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) }),
-      proposer: createProposer(config, { env: process.env }),
+      proposer: createProposer(config, { env: process.env, logger: log }),
       ledger,
       logger: log,
     };

@@ -21,6 +21,8 @@ import { createOutput, type Output } from "./output.js";
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 /** The example the demo runs. */
 export const DEMO_EXAMPLE = join(PACKAGE_ROOT, "examples", "tiny-regression");
+/** The demo's spending limit when it uses the claude proposer. */
+export const DEMO_CLAUDE_MAX_COST_USD = 1;
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -75,6 +77,7 @@ async function runIn(
   flags: CommonFlags & { resume?: boolean; campaign?: string; goal?: string; config?: string },
   source: "cli" | "demo",
   out: Output,
+  extra: Overrides = {},
 ): Promise<number> {
   const { signal, dispose } = interruptSignal(out);
   try {
@@ -85,7 +88,7 @@ async function runIn(
       campaign: flags.campaign,
       goal: flags.goal,
       source,
-      overrides: overridesOf(flags),
+      overrides: { ...overridesOf(flags), ...extra },
       out,
       signal,
     });
@@ -145,13 +148,18 @@ export function buildProgram(state: { code: number }): Command {
   withCampaignFlags(
     program
       .command("demo")
-      .description("run a complete campaign on a bundled example in a temporary git repository (offline, no setup)")
+      .description(
+        "run a complete campaign on a bundled example in a temporary git repository (offline, no setup; with ANTHROPIC_API_KEY set, the claude proposer)",
+      )
       .option("--example <dir>", "run another example folder instead of the bundled one"),
   ).action(async (flags) => {
     const out = createOutput({ json: Boolean(flags.json), debug: Boolean(program.opts().debug), progress: flags.progress !== false });
     const dir = await prepareDemoRepo(flags.example ? resolve(flags.example) : DEMO_EXAMPLE);
     out.say(`Demo repository: ${dir} (a copy of examples/${flags.example ? flags.example : "tiny-regression"}, committed)`);
-    state.code = await runIn(dir, flags, "demo", out);
+    // With an API key the demo shows the claude proposer, capped at $1; without one, the offline mutate.
+    const claude = Boolean(process.env.ANTHROPIC_API_KEY?.trim());
+    if (claude) out.say(`ANTHROPIC_API_KEY is set: proposing with claude (budget.max_cost_usd: ${DEMO_CLAUDE_MAX_COST_USD}).`);
+    state.code = await runIn(dir, flags, "demo", out, claude ? { proposerKind: "claude", maxCostUsd: DEMO_CLAUDE_MAX_COST_USD } : {});
     out.say(`\nLook around: cd ${dir} && git log --oneline autoresearch/1/best`);
   });
 

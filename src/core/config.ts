@@ -79,12 +79,26 @@ export const AcceptConfigSchema = z.strictObject({
   prefer_simpler: z.boolean().default(true).describe("Keep a change within the noise that removes more lines than it adds."),
 });
 
+/** What one model costs, in US dollars per million tokens. */
+export const ModelPriceSchema = z.strictObject({
+  input: z.number().min(0).describe("Uncached input tokens, $ per million."),
+  output: z.number().min(0).describe("Output tokens (thinking included), $ per million."),
+  cache_write: z.number().min(0).optional().describe("Tokens written to the prompt cache (5-minute), $ per million; default 1.25 x input."),
+  cache_read: z.number().min(0).optional().describe("Tokens read from the prompt cache, $ per million; default 0.1 x input."),
+});
+export type ModelPrice = z.output<typeof ModelPriceSchema>;
+
 export const ProposerConfigSchema = z.strictObject({
   kind: z.enum(["mutate", "claude"]).default("mutate").describe("mutate: offline constant tuning; claude: an LLM agent."),
-  model: z.string().optional().describe("Model id for the claude proposer."),
+  model: z.string().min(1).optional().describe("claude only: the model id (default: claude-sonnet-5-5)."),
   knobs: z.array(z.string().min(1)).default([]).describe("mutate only: constants to tune (default: every top-level numeric constant)."),
   instructions: z.string().default("").describe("Appended to the campaign goal."),
   seed: z.number().int().default(1).describe("Seed of the proposer's randomness (mutate)."),
+  thinking: z.boolean().default(true).describe("claude only: use extended thinking where the model supports it; the thinking is kept in the trace."),
+  prices: z
+    .record(z.string().min(1), ModelPriceSchema)
+    .default({})
+    .describe("claude only: prices per model id in US dollars per million tokens; overrides the built-in table (and is needed for models it does not know)."),
 });
 
 export const RunnerConfigSchema = z.strictObject({

@@ -1,6 +1,6 @@
 /** What a proposer sees of the campaign: built from the state, pure. */
 import type { ExperimentSummary, ProposalContext } from "../ports.js";
-import { type CampaignState, currentMetrics, type ExperimentState } from "./state.js";
+import { type CampaignState, currentMetrics, currentRuns, type ExperimentState } from "./state.js";
 import { mean } from "./stats.js";
 
 function summary(e: ExperimentState): ExperimentSummary {
@@ -17,7 +17,16 @@ function summary(e: ExperimentState): ExperimentSummary {
     reason: e.verdict?.reason ?? "",
     metric: metrics.length ? mean(metrics) : null,
     improvement: e.verdict?.improvement ?? null,
+    ...(outcome === "failed" || outcome === "discard" ? failedTail(e) : {}),
   };
+}
+
+/** The output tail of the last failed run on the experiment's current commit, when there is one. */
+function failedTail(e: ExperimentState): { tail?: string } {
+  const run = currentRuns(e)
+    .filter((r) => r.status !== "ok" && r.status !== "running" && r.status !== "cancelled")
+    .at(-1);
+  return run?.tail ? { tail: run.tail } : {};
 }
 
 /** The proposal context for experiment `n` on `parent`, given the editable files there. */
@@ -38,5 +47,6 @@ export function proposalContext(s: CampaignState, n: number, parent: string, fil
     history: judged.map(summary),
     inFlight: inFlight.map(summary),
     feedback,
+    costUsd: s.costUsd,
   };
 }

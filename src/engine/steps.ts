@@ -6,11 +6,12 @@
 
 import { proposalContext } from "../core/context.js";
 import { applyEdits } from "../core/edits.js";
-import type { Edit, NewEventInput } from "../core/events.js";
+import type { Edit, NewEventInput, Usage } from "../core/events.js";
 import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
 import type { CampaignState, ExperimentState } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
+import { ProposerError } from "../errors.js";
 import type { Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunSpec } from "../ports.js";
 
 /** How many times a proposer may retry after its edits were rejected. */
@@ -57,13 +58,52 @@ function traceMarkdown(s: CampaignState, n: number, p: Proposal, attempts: strin
   return lines.join("\n");
 }
 
+/** Sums usages (undefined when there is none). */
+function addUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
+    cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+    cost_usd: a.cost_usd + b.cost_usd,
+  };
+}
+
 /** Asks the proposer for experiment `cmd.experiment`, applies and commits its edits. */
 export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, deps: EngineDeps, signal?: AbortSignal): Promise<NewEventInput[]> {
   const editable = s.config.editable;
   const files = await editableAt(deps.repo, cmd.parent, editable);
   const feedback: string[] = [];
+  // The spend of rejected attempts counts too: it is recorded with the final event.
+  let usage: Usage | undefined;
+  // Read-only access to the tracked files at the parent, for proposers that explore (claude).
+  let tracked: Promise<string[]> | undefined;
+  const listFiles = () => {
+    tracked ??= deps.repo.listFiles(cmd.parent);
+    return tracked;
+  };
+  const readFile = async (path: string) => {
+    if (!(await listFiles()).includes(path)) return undefined;
+    return (await deps.repo.readFiles(cmd.parent, [path]))[path];
+  };
   for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS; attempt++) {
-    const proposal = await deps.proposer.propose(proposalContext(s, cmd.experiment, cmd.parent, files, feedback), signal);
+    const ctx = { ...proposalContext(s, cmd.experiment, cmd.parent, files, [...feedback]), readFile, listFiles };
+    ctx.costUsd = s.costUsd + (usage?.cost_usd ?? 0);
+    let proposal: Proposal;
+    try {
+      proposal = await deps.proposer.propose(ctx, signal);
+    } catch (err) {
+      if (err instanceof ProposerError) err.usage = addUsage(usage, err.usage);
+      throw err;
+    }
+    usage = addUsage(usage, proposal.usage);
+    if (proposal.failure !== undefined) {
+      deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: [proposal.failure] });
+      feedback.push(`attempt ${attempt}: ${proposal.failure}`);
+      continue;
+    }
     const applied = applyEdits(files, proposal.edits, editable);
     if (!applied.ok) {
       deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: applied.errors });
@@ -89,12 +129,17 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
         lines_removed: result.linesRemoved,
         trace_file: traceFile,
         meta: proposal.meta ?? {},
-        usage: proposal.usage,
+        usage,
       },
     ];
   }
   return [
-    { type: "proposal_failed", experiment: cmd.experiment, reason: `no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}` },
+    {
+      type: "proposal_failed",
+      experiment: cmd.experiment,
+      reason: `no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}`,
+      ...(usage ? { usage } : {}),
+    },
   ];
 }
 

@@ -115,7 +115,7 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
           proposeExperiment(state, cmd, deps, runAbort.signal).then(append, async (err: unknown) => {
             // A proposer that cannot work at all (no constants to tune, no API key) ends the campaign.
             if (err instanceof ProposerError) {
-              await append([{ type: "proposal_failed", experiment: cmd.experiment, reason: err.message }]);
+              await append([{ type: "proposal_failed", experiment: cmd.experiment, reason: err.message, ...(err.usage ? { usage: err.usage } : {}) }]);
               await append([{ type: "campaign_stopped", reason: `proposer: ${err.message}` }]);
               runAbort.abort();
               return;

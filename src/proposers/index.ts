@@ -3,8 +3,8 @@
  * line here.
  */
 import type { Config } from "../core/config.js";
-import { ProposerError } from "../errors.js";
-import type { Proposer } from "../ports.js";
+import type { Logger, Proposer } from "../ports.js";
+import { createClaudeProposer } from "./claude.js";
 import { createMutateProposer } from "./mutate.js";
 
 /** What a factory may need from the shell that creates it. */
@@ -12,16 +12,15 @@ export interface ProposerOptions {
   config: Config;
   /** Environment variables (API keys live here); never read from process.env inside a proposer. */
   env: Record<string, string | undefined>;
+  logger?: Logger;
 }
 
 export const proposers: Record<Config["proposer"]["kind"], (opts: ProposerOptions) => Proposer> = {
   mutate: () => createMutateProposer(),
-  claude: () => {
-    throw new ProposerError("proposer.kind: claude is not available in this version; use proposer.kind: mutate");
-  },
+  claude: (opts) => createClaudeProposer(opts),
 };
 
 /** The proposer the configuration asks for. */
-export function createProposer(config: Config, { env }: { env: Record<string, string | undefined> }): Proposer {
-  return proposers[config.proposer.kind]({ config, env });
+export function createProposer(config: Config, { env, logger }: { env: Record<string, string | undefined>; logger?: Logger }): Proposer {
+  return proposers[config.proposer.kind]({ config, env, logger });
 }

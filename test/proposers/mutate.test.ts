@@ -307,9 +307,9 @@ describe("the registry", () => {
     expect((await p.propose(context())).title).toBe((await createMutateProposer().propose(context())).title);
   });
 
-  it("explains that claude is not available yet", () => {
-    expect(() => createProposer(config({ kind: "claude" }), { env: {} })).toThrow(
-      new ProposerError("proposer.kind: claude is not available in this version; use proposer.kind: mutate"),
-    );
+  it("creates claude only with an API key, and suggests mutate without one", () => {
+    expect(() => createProposer(config({ kind: "claude" }), { env: {} })).toThrow(ProposerError);
+    expect(() => createProposer(config({ kind: "claude" }), { env: {} })).toThrow(/ANTHROPIC_API_KEY.*proposer\.kind: mutate/);
+    expect(createProposer(config({ kind: "claude" }), { env: { ANTHROPIC_API_KEY: "sk-test" } })).toBeDefined();
   });
 });
