@@ -33,9 +33,10 @@ export async function tempRoot(prefix: string): Promise<{ dir: string; cleanup: 
 
 /** The environment of every CLI child: no colours, no live display, no git variables of the caller. */
 function childEnv(root: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: "1", NO_COLOR: "1", ...(root ? { TMPDIR: join(root, "tmp") } : {}), ...extra };
-  for (const k of ["FORCE_COLOR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "ANTHROPIC_API_KEY"]) delete env[k];
-  return env;
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: "1", NO_COLOR: "1", ...(root ? { TMPDIR: join(root, "tmp") } : {}) };
+  for (const k of ["FORCE_COLOR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]) delete env[k];
+  // A test's own variables win, an API key included.
+  return { ...env, ...extra };
 }
 
 export interface CliResult {
