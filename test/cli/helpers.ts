@@ -202,14 +202,23 @@ export async function countFinished(repo: string, id = "1"): Promise<number> {
   return text.split("\n").filter((l) => l.includes('"type":"run_finished"')).length;
 }
 
-/** Waits until `cond()` holds, polling; throws after `timeoutMs`. */
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until `cond()` holds, polling; throws after `timeoutMs`. With `running`, it fails at once
+ * when that CLI exits first, and either failure shows the CLI's output so far.
+ */
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000, running?: RunningCli): Promise<void> {
   const end = Date.now() + timeoutMs;
+  let exited = false;
+  void running?.done.then(() => {
+    exited = true;
+  });
+  const output = () => (running ? `; its output so far:\n${running.output()}` : "");
   while (Date.now() < end) {
     if (await cond()) return;
+    if (exited) throw new Error(`the CLI exited before ${what}${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${output()}`);
 }
 
 /** (experiment, commit, seed) runs with more than one run_finished event: a run recorded twice. */

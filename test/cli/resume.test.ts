@@ -38,7 +38,7 @@ describe("Ctrl-C, then run --resume", () => {
   it("stops with 130 and a --resume hint, refuses a corrupt middle line, then resumes to the end without running anything twice", async () => {
     const repo = await slowRepo("interrupt", 4);
     const running = startCli(root.dir, repo, ["run"]);
-    await waitFor("three finished runs", async () => (await countFinished(repo)) >= 3);
+    await waitFor("three finished runs", async () => (await countFinished(repo)) >= 3, undefined, running);
     running.child.kill("SIGINT");
     const stopped = await running.done;
     expect(stopped.code, stopped.all).toBe(130);
@@ -95,7 +95,7 @@ describe("kill -9, then run --resume", () => {
   it("takes over the stale lock, repairs a torn last line with a warning, and completes", async () => {
     const repo = await slowRepo("killed", 3);
     const running = startCli(root.dir, repo, ["run"]);
-    await waitFor("two finished runs", async () => (await countFinished(repo)) >= 2);
+    await waitFor("two finished runs", async () => (await countFinished(repo)) >= 2, undefined, running);
     running.child.kill("SIGKILL");
     const killed = await running.done;
     expect(killed.signal).toBe("SIGKILL");

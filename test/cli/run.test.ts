@@ -95,8 +95,11 @@ describe("one run per repository", () => {
     const repo = await makeRepo(root.dir, "locked", { "train.mjs": trainScript(400), ".github/autoresearch.yml": configYaml({ maxExperiments: 20 }) });
     const first = startCli(root.dir, repo, ["run"]);
     try {
-      await waitFor("the first run to start", async () =>
-        (await readFile(join(repo, ".autoresearch", "campaigns", "1", "events.jsonl"), "utf8").catch(() => "")).includes("run_started"),
+      await waitFor(
+        "the first run to start",
+        async () => (await readFile(join(repo, ".autoresearch", "campaigns", "1", "events.jsonl"), "utf8").catch(() => "")).includes("run_started"),
+        undefined,
+        first,
       );
       const second = await cli(root.dir, repo, ["run"]);
       expect(second.code, second.all).toBe(2);
