@@ -3,6 +3,7 @@
  * exactly one JSON line per figure ({"name","value","unit","better", ...extra keys}) and nothing else.
  */
 import { performance } from "node:perf_hooks";
+import { actionBenchmarks } from "./action.js";
 import { judgeBenchmarks } from "./judge.js";
 import { localBenchmarks } from "./local.js";
 import { proposerBenchmarks } from "./proposer.js";
@@ -12,6 +13,7 @@ const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> 
   { name: "judge", run: judgeBenchmarks },
   { name: "local", run: localBenchmarks },
   { name: "proposer", run: proposerBenchmarks },
+  { name: "action", run: actionBenchmarks },
 ];
 
 const STANDARD = new Set(["name", "value", "unit", "better", "goal", "pass"]);

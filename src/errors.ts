@@ -87,3 +87,13 @@ export class ProposerError extends AutoresearchError {
 export function isUserError(err: unknown): boolean {
   return err instanceof AutoresearchError && err.userError;
 }
+
+/** An input of the GitHub Action is missing or invalid; `issues` holds one line per input. */
+export class InputError extends AutoresearchError {
+  constructor(
+    message: string,
+    readonly issues: string[] = [],
+  ) {
+    super(message);
+  }
+}

@@ -15,7 +15,7 @@ import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
-import { init, TODO_PLACEHOLDER } from "./init.js";
+import { githubNextSteps, init, initGithub, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -166,9 +166,28 @@ export function buildProgram(state: { code: number }): Command {
   program
     .command("init")
     .description(`write a commented ${CONFIG_PATH} for this repository, guessing what it can`)
-    .option("--force", "overwrite an existing configuration")
+    .option("--force", "overwrite an existing configuration (and, with --github, workflow)")
+    .option("--github", "also write the experiment workflow .github/workflows/autoresearch.yml (GitHub-hosted runners)")
+    .option("--gpu", "with --github: the workflow for self-hosted GPU runners")
+    .option("--strict", "with --github: the two-job workflow (training and evaluation on separate runners)")
+    .option("--outputs <paths>", "with --strict: the files training writes and evaluation reads, separated by commas")
     .action(async (flags) => {
       const root = await findRoot();
+      if (flags.gpu && flags.strict) throw new ConfigError("--gpu and --strict are different workflows; choose one");
+      if ((flags.gpu || flags.strict || flags.outputs) && !flags.github) throw new ConfigError("--gpu, --strict and --outputs go with --github");
+      if (flags.outputs && !flags.strict) throw new ConfigError("--outputs goes with --strict");
+      if (flags.github) {
+        const outputs = flags.outputs
+          ? String(flags.outputs)
+              .split(",")
+              .map((o: string) => o.trim())
+          : undefined;
+        const g = await initGithub(root, { kind: flags.strict ? "strict" : flags.gpu ? "gpu" : "hosted", force: Boolean(flags.force), outputs });
+        process.stdout.write(g.config.written ? `Wrote ${g.config.path}\n` : `Kept ${g.config.path} (--force rewrites it)\n`);
+        process.stdout.write(`Wrote ${g.workflow.path} (timeout-minutes ${g.workflow.timeoutMinutes}, runners ${JSON.stringify(g.workflow.runsOn)})\n`);
+        process.stdout.write(githubNextSteps(g));
+        return;
+      }
       const r = await init(root, Boolean(flags.force));
       process.stdout.write(`Wrote ${r.path}\n`);
       process.stdout.write(

@@ -7,9 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../core/config.js";
-import { isEditable, surfaceViolations } from "../core/surface.js";
 import { GitError } from "../errors.js";
 import { type Executor, type Logger, type RunResult, type RunSpec, silentLogger } from "../ports.js";
+import { changedFiles, type GitCall, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
 import { git } from "./git.js";
 
@@ -54,23 +54,12 @@ export class LocalExecutor implements Executor {
     const started = performance.now();
     const elapsed = () => (performance.now() - started) / 1000;
     if (signal.aborted) return { status: "cancelled", metric: null, seconds: 0, exitCode: null, reason: "cancelled before the run started", tail: "" };
-    assertRevision(spec.parent);
-    assertRevision(spec.commit);
 
     // Verify before anything is checked out or executed: the commit may change only the surface.
-    const changed = splitNul(await this.git(["diff", "--name-only", "--no-renames", "-z", spec.parent, spec.commit, "--"]));
-    const violations = surfaceViolations(changed, this.config.editable);
-    if (violations.length > 0) {
-      const list = violations.map((v) => `${v.path} (${v.reason})`).join("; ");
-      this.logger.warn("run rejected: commit changes locked files", { experiment: spec.experiment, commit: spec.commit, paths: violations.map((v) => v.path) });
-      return {
-        status: "rejected",
-        metric: null,
-        seconds: elapsed(),
-        exitCode: null,
-        reason: `the commit changes files outside the editable surface: ${list}`,
-        tail: "",
-      };
+    const rejection = surfaceRejection(await changedFiles(this.gitCall, spec.parent, spec.commit), this.config.editable);
+    if (rejection) {
+      this.logger.warn("run rejected: commit changes locked files", { experiment: spec.experiment, commit: spec.commit, paths: rejection.paths });
+      return { status: "rejected", metric: null, seconds: elapsed(), exitCode: null, reason: rejection.reason, tail: "" };
     }
 
     // The worktree is the fresh temporary directory itself: its unique name also names the
@@ -92,7 +81,7 @@ export class LocalExecutor implements Executor {
         seed: spec.seed,
         signal,
         graceSeconds: this.graceSeconds,
-        restoreLocked: () => this.restoreLocked(spec, worktree, gitDir),
+        restoreLocked: () => restoreLockedFiles(this.gitCall, { parent: spec.parent, commit: spec.commit, worktree, gitDir, editable: this.config.editable }),
         ...(this.env ? { env: this.env } : {}),
       });
       this.logger.debug("run finished", { experiment: spec.experiment, seed: spec.seed, status: result.status, metric: result.metric });
@@ -100,27 +89,6 @@ export class LocalExecutor implements Executor {
     } finally {
       await this.removeWorktree(worktree, tempDir, added);
     }
-  }
-
-  /**
-   * Puts every tracked locked file back to its content at the parent, and deletes locked files the
-   * commit tracks that the parent does not have. Untracked files the run wrote stay.
-   */
-  private async restoreLocked(spec: RunSpec, worktree: string, gitDir: string): Promise<void> {
-    const atParent = splitNul(await this.git(["ls-tree", "-r", "-z", "--name-only", spec.parent]));
-    const atCommit = splitNul(await this.git(["ls-tree", "-r", "-z", "--name-only", spec.commit]));
-    const lockedAtParent = atParent.filter((p) => !isEditable(p, this.config.editable));
-    const parentSet = new Set(atParent);
-    const extra = atCommit.filter((p) => !parentSet.has(p) && !isEditable(p, this.config.editable));
-    if (lockedAtParent.length > 0) {
-      // Explicit git dir and work tree (see run()); literal pathspecs so "*" in a name is a name;
-      // paths through stdin so thousands of files fit.
-      await this.git(
-        ["--literal-pathspecs", `--git-dir=${gitDir}`, `--work-tree=${worktree}`, "checkout", spec.parent, "--pathspec-from-file=-", "--pathspec-file-nul"],
-        { cwd: worktree, input: `${lockedAtParent.join("\0")}\0` },
-      );
-    }
-    for (const path of extra) await rm(join(worktree, path), { force: true, recursive: true });
   }
 
   private async removeWorktree(worktree: string, tempDir: string, added: boolean): Promise<void> {
@@ -141,6 +109,9 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  /** `git` as the shared checkout helpers call it. */
+  private readonly gitCall: GitCall = (args, opts) => this.git(args, opts);
+
   /** Runs git without a shell; throws GitError with its stderr; retries briefly on lock contention. */
   private async git(args: string[], opts: { cwd?: string; input?: string; retryOnLock?: boolean } = {}): Promise<string> {
     for (let attempt = 0; ; attempt++) {
@@ -156,15 +127,6 @@ export class LocalExecutor implements Executor {
       }
     }
   }
-}
-
-/** A revision that starts with "-" would be read as an option by git. */
-function assertRevision(rev: string): void {
-  if (rev === "" || rev.startsWith("-") || /[\s\0]/.test(rev)) throw new GitError(`not a valid revision: ${JSON.stringify(rev)}`, [rev], "");
-}
-
-function splitNul(out: string): string[] {
-  return out.split("\0").filter((p) => p !== "");
 }
 
 function resolveIn(dir: string, p: string): string {

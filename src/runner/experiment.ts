@@ -22,6 +22,12 @@ export interface ExperimentOptions {
   signal?: AbortSignal;
   /** Puts every locked file back as it is at the base commit; called after `run`, before `eval`. */
   restoreLocked: () => Promise<void>;
+  /**
+   * Runs no `run`: its outputs were made elsewhere and already lie in `cwd` (the Action's
+   * `mode: eval`, for the strict template's evaluate job). Only `restoreLocked` and `eval` run,
+   * and only `eval` can give the metric, since no output of this process came from training.
+   */
+  skipRun?: boolean;
   /** Base environment of the commands (default: this process's); the AUTORESEARCH_* variables are added. */
   env?: NodeJS.ProcessEnv;
   /** Seconds between SIGTERM and SIGKILL when a command is stopped. Default 5. */
@@ -36,15 +42,19 @@ const METRIC_WINDOW_BYTES = 256 * 1024;
 const METRIC_FILE_MAX_BYTES = 1024 * 1024;
 
 /**
- * Runs `config.run` in `cwd` within `config.budget.experiment_timeout`, restores the locked files,
- * runs `config.eval` (same time box) when set, and reads the metric from the eval's output, the
- * run's output, or `config.metric.file`. Never throws: every failure is a status with a reason.
+ * Runs `config.run` in `cwd` within `config.budget.experiment_timeout` (unless `skipRun`), restores
+ * the locked files, runs `config.eval` (same time box) when set, and reads the metric from the
+ * eval's output, the run's output, or `config.metric.file`. Never throws: every failure is a status
+ * with a reason.
  */
 export async function runExperiment(opts: ExperimentOptions): Promise<RunResult> {
   const { config, cwd } = opts;
   const start = performance.now();
   const timeout = config.budget.experiment_timeout;
   const env: NodeJS.ProcessEnv = {
+    // Python block-buffers a pipe: without this, what a run printed before the time box killed it
+    // would be lost from the tail. The caller's environment may set it otherwise.
+    PYTHONUNBUFFERED: "1",
     ...(opts.env ?? process.env),
     AUTORESEARCH_SEED: String(opts.seed),
     AUTORESEARCH_TIME_BUDGET: String(timeout),
@@ -69,9 +79,17 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
     return result;
   };
 
-  const run = await exec("run", config.run);
-  const runFailure = failure("run", run, timeout);
-  if (runFailure) return finish(runFailure);
+  let output = "";
+  let runExit: number | null = null;
+  if (opts.skipRun) {
+    if (config.eval === undefined) return finish({ status: "crash", metric: null, exitCode: null, reason: "no eval command to run on the training outputs" });
+  } else {
+    const run = await exec("run", config.run);
+    const runFailure = failure("run", run, timeout);
+    if (runFailure) return finish(runFailure);
+    output = run.tail;
+    runExit = run.exitCode;
+  }
 
   try {
     await opts.restoreLocked();
@@ -79,14 +97,13 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
     return finish({
       status: "crash",
       metric: null,
-      exitCode: run.exitCode,
+      exitCode: runExit,
       reason: `could not restore the locked files before the evaluation: ${err instanceof Error ? err.message : String(err)}`,
     });
   }
 
-  let output = run.tail;
   if (config.eval !== undefined) {
-    if (opts.signal?.aborted) return finish({ status: "cancelled", metric: null, exitCode: run.exitCode, reason: "cancelled before the evaluation" });
+    if (opts.signal?.aborted) return finish({ status: "cancelled", metric: null, exitCode: runExit, reason: "cancelled before the evaluation" });
     const ev = await exec("eval", config.eval);
     const evalFailure = failure("eval", ev, timeout);
     if (evalFailure) return finish(evalFailure);

@@ -86,6 +86,26 @@ describe("runExperiment", () => {
     expect(r.seconds).toBeLessThan(3);
   });
 
+  it("keeps what a Python run printed before the time box killed it (unbuffered output)", async () => {
+    await writeFile(join(dir, "train.py"), 'import time\nprint("step 1: loss 2.5")\ntime.sleep(30)\n');
+    const run = (env: NodeJS.ProcessEnv) =>
+      runExperiment({
+        cwd: dir,
+        config: config({ run: "python3 train.py", budget: { experiment_timeout: 1 } }),
+        seed: 1,
+        graceSeconds: 0.5,
+        env,
+        restoreLocked: noRestore,
+      });
+    const r = await run({ PATH: process.env.PATH });
+    expect(r.status).toBe("timeout");
+    expect(r.tail).toContain("step 1: loss 2.5");
+    // The caller's setting wins: with buffering asked for, the line dies with the process.
+    const buffered = await run({ PATH: process.env.PATH, PYTHONUNBUFFERED: "" });
+    expect(buffered.status).toBe("timeout");
+    expect(buffered.tail).not.toContain("step 1");
+  });
+
   it("stops and reports cancelled when the signal aborts", async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
@@ -166,6 +186,32 @@ describe("runExperiment", () => {
     });
     expect(r).toMatchObject({ status: "crash", reason: "could not restore the locked files before the evaluation: checkout failed" });
     await expect(readFile(join(dir, "evaluated"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("with skipRun, runs no run command: prepares, then evaluates outputs already in the checkout", async () => {
+    await writeFile(join(dir, "model.txt"), "0.25");
+    const order: string[] = [];
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({ run: "touch trained; echo val_loss: 9", eval: 'echo "val_loss: $(cat model.txt)"' }),
+      seed: 3,
+      skipRun: true,
+      restoreLocked: async () => {
+        order.push("prepare");
+      },
+    });
+    expect(order).toEqual(["prepare"]);
+    expect(r).toMatchObject({ status: "ok", metric: 0.25, exitCode: 0, reason: "" });
+    expect(r.tail).toMatch(/^--- eval: exit 0 after [\d.]+ s ---\nval_loss: 0.25$/);
+    await expect(readFile(join(dir, "trained"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("with skipRun and no eval command, reports a crash and prepares nothing", async () => {
+    const restore = vi.fn(noRestore);
+    const r = await runExperiment({ cwd: dir, config: config({ run: "touch trained; echo val_loss: 1" }), seed: 1, skipRun: true, restoreLocked: restore });
+    expect(r).toMatchObject({ status: "crash", metric: null, exitCode: null, reason: "no eval command to run on the training outputs", tail: "" });
+    expect(restore).not.toHaveBeenCalled();
+    await expect(readFile(join(dir, "trained"))).rejects.toThrow(/ENOENT/);
   });
 
   it.each([
