@@ -12,6 +12,10 @@ const SECRET_NAMES = new Set([
   "ACTIONS_CACHE_SERVICE_V2",
   "GITHUB_TOKEN",
   "GH_TOKEN",
+  // Keys a workflow may hold for other steps; an experiment needs none (the CLI withholds them too).
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "NPM_TOKEN",
   "GITHUB_OUTPUT",
   "GITHUB_ENV",
   "GITHUB_PATH",

@@ -188,7 +188,12 @@ echo "/tmp/pwned" >> "$GITHUB_PATH"
 echo 4 > out.txt
 `;
     const repo = await repoWith(base(), { "train.sh": train });
-    const run = await runBundledAction({ repo, inputs: { experiment: "inject", seed: "3" }, resultsUrl: service.url });
+    const run = await runBundledAction({
+      repo,
+      inputs: { experiment: "inject", seed: "3" },
+      resultsUrl: service.url,
+      env: { ANTHROPIC_API_KEY: "sk-ant-secret" },
+    });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const { result } = await resultOf(run);
     expect(result).toMatchObject({ status: "ok", metric: 4 });
@@ -214,6 +219,7 @@ echo 4 > out.txt
       "GITHUB_PATH",
       "GITHUB_STATE",
       "GITHUB_STEP_SUMMARY",
+      "ANTHROPIC_API_KEY",
     ])
       expect(names).not.toContain(withheld);
     expect(names.filter((n) => n?.startsWith("INPUT_"))).toEqual([]);
