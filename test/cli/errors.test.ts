@@ -122,13 +122,15 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
   });
 
   it("a hanging run is killed at --timeout and reported as timed out", async () => {
-    const repo = await failing("hang", "sleep 97");
+    // A duration of its own, so a concurrent test run's sleeper is not mistaken for this one's.
+    const sleeper = `sleep 97.${process.pid}`;
+    const repo = await failing("hang", sleeper);
     const r = await cli(root.dir, repo, ["run", "--timeout", "2s"], { timeoutMs: 30_000 });
     expect(r.code, r.all).toBe(2);
     expect(r.ms).toBeLessThan(20_000);
     expect(r.stdout).toContain("time box 2s");
     expect(r.stdout).toMatch(/campaign stopped: the baseline failed: run \(seed 1\) timed out/);
     expect((await readLedger(repo)).find((e) => e.type === "run_finished")).toMatchObject({ status: "timeout" });
-    expect(processRunning("sleep 97"), "the run's process is killed, not orphaned").toBe(false);
+    expect(processRunning(sleeper), "the run's process is killed, not orphaned").toBe(false);
   }, 60_000);
 });
