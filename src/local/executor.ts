@@ -69,7 +69,7 @@ export class LocalExecutor implements Executor {
     let added = false;
     try {
       // No hooks: a repository's post-checkout hook must not run outside the time box.
-      await this.git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, spec.commit], { retryOnLock: true });
+      await this.worktreeAdmin(() => this.git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, spec.commit], { retryOnLock: true }));
       added = true;
       // Fixed now, before the run: the run could rewrite the worktree's `.git` file.
       const gitDir = resolveIn(worktree, (await this.git(["rev-parse", "--git-dir"], { cwd: worktree })).trim());
@@ -95,7 +95,7 @@ export class LocalExecutor implements Executor {
     if (added) {
       try {
         // Twice --force: also removes a worktree the run locked or left dirty.
-        await this.git(["worktree", "remove", "--force", "--force", worktree], { retryOnLock: true });
+        await this.worktreeAdmin(() => this.git(["worktree", "remove", "--force", "--force", worktree], { retryOnLock: true }));
       } catch (err) {
         this.logger.warn("could not remove worktree", { worktree, error: (err as Error).message });
       }
@@ -105,8 +105,24 @@ export class LocalExecutor implements Executor {
     );
     if (added) {
       // Drops the worktree's metadata if `worktree remove` failed and the directory is now gone.
-      await this.git(["worktree", "prune"], { retryOnLock: true }).catch(() => {});
+      await this.worktreeAdmin(() => this.git(["worktree", "prune"], { retryOnLock: true })).catch(() => {});
     }
+  }
+
+  /** The tail of the queue of worktree administration commands. */
+  private worktreeQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs git's worktree administration (add, remove, prune) one command at a time. It is not safe
+   * to run concurrently in one repository: a `worktree add` reads every entry under
+   * .git/worktrees and fails on one that another `add` has half written ("failed to read
+   * .git/worktrees/<other>/commondir"), and `prune` can delete such an entry. The runs themselves
+   * stay parallel; only these few milliseconds queue.
+   */
+  private worktreeAdmin<T>(command: () => Promise<T>): Promise<T> {
+    const result = this.worktreeQueue.then(command, command);
+    this.worktreeQueue = result.catch(() => {});
+    return result;
   }
 
   /** `git` as the shared checkout helpers call it. */

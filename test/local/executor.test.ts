@@ -184,6 +184,17 @@ describe("LocalExecutor", () => {
     expect(await readdir(join(repo, ".git", "worktrees")).catch(() => [])).toEqual([]);
   });
 
+  it("adds and removes many worktrees at once without git's worktree race", async () => {
+    // Concurrent `git worktree add`s in one repository can read each other's half-written entry
+    // ("failed to read .git/worktrees/<other>/commondir"); twelve runs of no length make it likely.
+    const commit = await commitOn(base, { "train.mjs": train(0.6, "") });
+    const ex = executor();
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => ex.run(spec(commit, i + 1), new AbortController().signal)));
+    expect(results.map((r) => r.status)).toEqual(Array(12).fill("ok"));
+    expect(worktrees()).toHaveLength(1);
+    expect(await readdir(join(repo, ".git", "worktrees")).catch(() => [])).toEqual([]);
+  });
+
   it("removes the worktree when the run is cancelled", async () => {
     const commit = await commitOn(base, { "train.mjs": train(0.5, "await new Promise((r) => setTimeout(r, 30_000));") });
     const ac = new AbortController();
