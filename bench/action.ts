@@ -6,24 +6,20 @@
  *   is the median wall time of the bundled Action (dist/action/index.js, started as the runner
  *   starts it: a Node process with INPUT_* and the file-command variables) minus the median wall
  *   time of running the same two commands directly through `sh -c`, measured alternately in the
- *   same process so machine load affects both. It covers Node's start, parsing the bundle,
+ *   same process so machine load affects both. The runner-like environment and the repository
+ *   come from the Action's end-to-end test helpers. It covers Node's start, parsing the bundle,
  *   validating inputs and configuration, the surface check (git), the process group, the metric,
  *   result.json, outputs and the job summary. The artifact upload is left out (`upload: false`):
  *   on a runner it is a network round trip to GitHub, not work of the Action.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { BUNDLE, makeRepo, runBundledAction, tempDir } from "../test/action/helpers.js";
 import { type BenchResult, round } from "./result.js";
 
 const REPEATS = 15;
 const GOAL_MS = 500;
-const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const BUNDLE = join(root, "dist", "action", "index.js");
 
 const CONFIG = `metric:
   name: score
@@ -35,32 +31,13 @@ budget:
   experiment_timeout: 60s
 `;
 
-function gitIn(dir: string, ...args: string[]): void {
-  execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@invalid", "-c", "commit.gpgsign=false", ...args], { cwd: dir, stdio: "ignore" });
-}
-
-async function makeRepo(dir: string): Promise<void> {
-  await mkdir(join(dir, ".github"), { recursive: true });
-  await writeFile(join(dir, ".github", "autoresearch.yml"), CONFIG);
-  await writeFile(join(dir, "train.sh"), "X=1\n");
-  gitIn(dir, "init", "-q", "-b", "main");
-  gitIn(dir, "add", "-A");
-  gitIn(dir, "commit", "-q", "-m", "base");
-  await writeFile(join(dir, "train.sh"), "X=2\n");
-  gitIn(dir, "commit", "-q", "-am", "experiment");
-}
-
-/** Wall time of one process, in ms; rejects unless it exits 0. */
-function timed(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
+/** Wall time of `sh -c command`, in ms; rejects unless it exits 0. */
+function timedShell(command: string, cwd: string): Promise<number> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-    });
+    const child = spawn("sh", ["-c", command], { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" }, stdio: "ignore" });
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`))));
+    child.on("close", (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${command} exited ${code}`))));
   });
 }
 
@@ -72,42 +49,18 @@ function median(xs: number[]): number {
 
 export async function actionBenchmarks(): Promise<BenchResult[]> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build:action\``);
-  const work = await mkdtemp(join(tmpdir(), "autoresearch-bench-action-"));
+  const work = await tempDir("bench");
   try {
-    const repo = join(work, "repo");
-    await mkdir(repo);
-    await makeRepo(repo);
+    const repo = await makeRepo(work.dir, { ".github/autoresearch.yml": CONFIG, "train.sh": "X=1\n" }, { "train.sh": "X=2\n" });
     const direct: number[] = [];
     const action: number[] = [];
-    let status = "";
     for (let i = 0; i < REPEATS; i++) {
-      const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? work, LANG: "C.UTF-8" };
-      direct.push((await timed("sh", ["-c", "true"], { cwd: repo, env: base })) + (await timed("sh", ["-c", "echo score: 1"], { cwd: repo, env: base })));
-
-      const job = join(work, `job-${i}`);
-      const runnerTemp = join(job, "_temp");
-      await mkdir(runnerTemp, { recursive: true });
-      const files: Record<string, string> = {};
-      for (const k of ["GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"]) {
-        files[k] = join(job, k.toLowerCase());
-        await writeFile(files[k] as string, "");
-      }
-      const env = {
-        ...base,
-        CI: "true",
-        GITHUB_ACTIONS: "true",
-        GITHUB_WORKSPACE: repo,
-        RUNNER_TEMP: runnerTemp,
-        RUNNER_OS: "Linux",
-        ...files,
-        INPUT_EXPERIMENT: `bench-${i}`,
-        INPUT_SEED: "1",
-        INPUT_UPLOAD: "false",
-      };
-      action.push(await timed(process.execPath, [BUNDLE], { cwd: repo, env }));
+      direct.push((await timedShell("true", repo)) + (await timedShell("echo score: 1", repo)));
+      const run = await runBundledAction({ repo, inputs: { experiment: `bench-${i}`, seed: "1", upload: "false" } });
       // Only a run that measured the metric counts: an Action that failed early would look fast.
-      status = /^status<<(.+)\n(.*)\n/m.exec(await readFile(files.GITHUB_OUTPUT as string, "utf8"))?.[2] ?? "";
-      if (status !== "ok") throw new Error(`the Action's status was ${JSON.stringify(status)}, expected ok`);
+      if (run.code !== 0 || run.outputs.status !== "ok")
+        throw new Error(`the Action's status was ${JSON.stringify(run.outputs.status)}, expected ok:\n${run.stdout}${run.stderr}`);
+      action.push(run.seconds * 1000);
     }
     const overhead = median(action) - median(direct);
     return [
@@ -125,6 +78,6 @@ export async function actionBenchmarks(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await work.cleanup();
   }
 }

@@ -6,15 +6,15 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { type Config, parseConfigText } from "../core/config.js";
 import { type ExperimentResult, ExperimentResultSchema, RESULT_VERSION } from "../core/result.js";
 import { ConfigError, GitError, InputError } from "../errors.js";
 import { git } from "../local/git.js";
 import type { RunResult } from "../ports.js";
-import { changedFiles, type GitCall, restoreLockedFiles, splitNul, surfaceRejection } from "../runner/checkout.js";
+import { changedFiles, checkoutParent, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
 import { samplePeakMemory } from "../runner/memory.js";
 import { experimentEnv, isWithheld } from "./env.js";
@@ -115,9 +115,9 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
       io.write(`rejected, nothing was run: ${rejection.paths.length} file(s) outside the editable surface\n`);
       io.write(fenced(rejection.reason, fenceToken()));
     } else {
-      // Fixed now, before the run: the run could rewrite the checkout's `.git`.
-      const gitDir = resolveIn(workspace, await gitCall(["rev-parse", "--absolute-git-dir"]));
-      const gpuQuery = queryGpus(experimentEnv(ctx.env));
+      const gitDir = await gitDirOf(gitCall, workspace);
+      const env = experimentEnv(ctx.env);
+      const gpuQuery = queryGpus(env);
       const token = fenceToken();
       // The fence is open for the whole run, not only while the tail is shown: a process of the
       // experiment that found this step's stdout still writes inside it.
@@ -129,7 +129,7 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
             cwd: workspace,
             config,
             seed: inputs.seed,
-            env: experimentEnv(ctx.env),
+            env,
             graceSeconds: ctx.graceSeconds ?? 2,
             skipRun: evalOnly,
             restoreLocked: evalOnly
@@ -224,49 +224,6 @@ async function readConfig(gitCall: GitCall, parent: string, path: string): Promi
   return parseConfigText(text, path);
 }
 
-/** Git options for a checkout of files the Action did not write: no hooks, no fsmonitor. */
-const SAFE_GIT = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"];
-
-/**
- * Mode eval: makes the working tree the parent commit's (`git checkout --detach`), so `eval` and
- * everything it reads from the repository are the parent's, editable files included; untracked
- * files, the training outputs the workflow placed, stay. Refuses rather than mixes: a changed
- * tracked file would survive the checkout, and git refuses to overwrite an untracked file that the
- * parent tracks. Then deletes `metric.file`: only `eval` may write the metric, not training.
- */
-async function checkoutParent(gitCall: GitCall, spec: { parent: string; worktree: string; metricFile: string | undefined }): Promise<void> {
-  const short = spec.parent.slice(0, 12);
-  const changed = splitNul(await gitCall([...SAFE_GIT, "diff", "--name-only", "--no-renames", "-z", "HEAD", "--"]));
-  if (changed.length > 0) {
-    const list = changed.slice(0, 10).join(", ") + (changed.length > 10 ? `, and ${changed.length - 10} more` : "");
-    throw new Error(
-      `the workspace changes files of the experiment commit (${list}), which would be evaluated instead of the parent's: place only untracked training outputs (TRAIN_OUTPUTS in the workflow)`,
-    );
-  }
-  try {
-    await gitCall([...SAFE_GIT, "checkout", "--quiet", "--detach", spec.parent]);
-  } catch (err) {
-    const stderr = err instanceof GitError ? err.stderr : String(err);
-    const detail =
-      stderr
-        .trim()
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l !== "")
-        .slice(0, 12)
-        .join(" / ") || "no error output";
-    throw new Error(
-      `switching the working tree to the parent ${short} failed (${detail}): the training outputs must not replace files the parent tracks (TRAIN_OUTPUTS in the workflow)`,
-    );
-  }
-  if (spec.metricFile !== undefined) {
-    const path = resolve(spec.worktree, spec.metricFile);
-    const rel = relative(spec.worktree, path);
-    // Outside the checkout (or the checkout itself) the metric cannot be read anyway.
-    if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) await rm(path, { force: true });
-  }
-}
-
 /** GPU names from nvidia-smi; null when it is absent, fails, or takes over 15 s. */
 function queryGpus(env: NodeJS.ProcessEnv): Promise<string[] | null> {
   return new Promise((done) => {
@@ -285,11 +242,6 @@ function queryGpus(env: NodeJS.ProcessEnv): Promise<string[] | null> {
 /** A fresh random token for `::stop-commands::`, unknown to the experiment. */
 function fenceToken(): string {
   return `autoresearch-${randomBytes(16).toString("hex")}`;
-}
-
-function resolveIn(dir: string, p: string): string {
-  const t = p.trim();
-  return isAbsolute(t) ? t : resolve(dir, t);
 }
 
 function round(x: number, digits: number): number {

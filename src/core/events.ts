@@ -35,6 +35,19 @@ export const UsageSchema = z.strictObject({
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
+export const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cost_usd: 0 };
+
+/** Adds two usages; the cost is rounded to a millionth of a cent so sums in the ledger stay readable. */
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
+    cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+    cost_usd: Math.round((a.cost_usd + b.cost_usd) * 1e8) / 1e8,
+  };
+}
+
 const base = {
   v: z.literal(LEDGER_VERSION).describe("Ledger format version."),
   seq: z.number().int().min(1).describe("1-based position in the ledger."),

@@ -6,7 +6,7 @@
 
 import { proposalContext } from "../core/context.js";
 import { applyEdits } from "../core/edits.js";
-import type { Edit, NewEventInput, Usage } from "../core/events.js";
+import { addUsage, type Edit, type NewEventInput, type Usage } from "../core/events.js";
 import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
 import type { CampaignState, ExperimentState } from "../core/state.js";
@@ -58,17 +58,9 @@ function traceMarkdown(s: CampaignState, n: number, p: Proposal, attempts: strin
   return lines.join("\n");
 }
 
-/** Sums usages (undefined when there is none). */
-function addUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
-    cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
-    cost_usd: a.cost_usd + b.cost_usd,
-  };
+/** Sums usages that may be missing (undefined when both are). */
+function sumUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  return a && b ? addUsage(a, b) : (a ?? b);
 }
 
 /** Asks the proposer for experiment `cmd.experiment`, applies and commits its edits. */
@@ -95,10 +87,10 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
     try {
       proposal = await deps.proposer.propose(ctx, signal);
     } catch (err) {
-      if (err instanceof ProposerError) err.usage = addUsage(usage, err.usage);
+      if (err instanceof ProposerError) err.usage = sumUsage(usage, err.usage);
       throw err;
     }
-    usage = addUsage(usage, proposal.usage);
+    usage = sumUsage(usage, proposal.usage);
     if (proposal.failure !== undefined) {
       deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: [proposal.failure] });
       feedback.push(`attempt ${attempt}: ${proposal.failure}`);

@@ -5,11 +5,11 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Config } from "../core/config.js";
 import { GitError } from "../errors.js";
 import { type Executor, type Logger, type RunResult, type RunSpec, silentLogger } from "../ports.js";
-import { changedFiles, type GitCall, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
+import { changedFiles, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
 import { git } from "./git.js";
 
@@ -71,8 +71,7 @@ export class LocalExecutor implements Executor {
       // No hooks: a repository's post-checkout hook must not run outside the time box.
       await this.worktreeAdmin(() => this.git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, spec.commit], { retryOnLock: true }));
       added = true;
-      // Fixed now, before the run: the run could rewrite the worktree's `.git` file.
-      const gitDir = resolveIn(worktree, (await this.git(["rev-parse", "--git-dir"], { cwd: worktree })).trim());
+      const gitDir = await gitDirOf(this.gitCall, worktree);
       this.logger.debug("worktree ready", { experiment: spec.experiment, seed: spec.seed, worktree });
 
       const result = await runExperiment({
@@ -143,10 +142,6 @@ export class LocalExecutor implements Executor {
       }
     }
   }
-}
-
-function resolveIn(dir: string, p: string): string {
-  return isAbsolute(p) ? p : resolve(dir, p);
 }
 
 function sleep(ms: number): Promise<void> {

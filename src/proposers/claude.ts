@@ -7,11 +7,11 @@
 import Anthropic from "@anthropic-ai/sdk";
 import type { Config } from "../core/config.js";
 import { applyEdits } from "../core/edits.js";
-import type { Usage } from "../core/events.js";
+import { addUsage, type Usage, ZERO_USAGE } from "../core/events.js";
 import { oneLine } from "../core/history.js";
 import { ProposerError } from "../errors.js";
 import { type Logger, type Proposal, type ProposalContext, type Proposer, silentLogger } from "../ports.js";
-import { addUsage, costOf, DEFAULT_CLAUDE_MODEL, type ModelInfo, modelInfo, ZERO_USAGE } from "./claude/prices.js";
+import { costOf, DEFAULT_CLAUDE_MODEL, type ModelInfo, modelInfo } from "./claude/prices.js";
 import { firstUserText, systemBlocks } from "./claude/prompt.js";
 import { listFilesTool, READ_TOTAL_CHARS, type ReadBudget, readFileTool, SubmitExperimentSchema, TOOLS, zodProblems } from "./claude/tools.js";
 

@@ -4,12 +4,23 @@
  * the locked files back before the evaluation. Shared by the local executor and the GitHub Action.
  */
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { isEditable, surfaceViolations } from "../core/surface.js";
 import { GitError } from "../errors.js";
 
 /** Runs `git <args>` (in `cwd` when given, else the repository) and returns its stdout. */
 export type GitCall = (args: string[], opts?: { cwd?: string; input?: string }) => Promise<string>;
+
+/**
+ * Options for git commands on a checkout an experiment could have written (its config included):
+ * no hooks and no fsmonitor, so nothing it wrote executes outside its time box.
+ */
+export const SAFE_GIT = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"];
+
+/** The absolute git directory of a checkout: take it before a run, which could rewrite `.git`. */
+export async function gitDirOf(git: GitCall, worktree: string): Promise<string> {
+  return (await git(["rev-parse", "--absolute-git-dir"], { cwd: worktree })).trim();
+}
 
 /** A revision that starts with "-" would be read as an option by git. */
 export function assertRevision(rev: string): void {
@@ -57,14 +68,10 @@ export async function restoreLockedFiles(git: GitCall, spec: RestoreSpec): Promi
   const extra = atCommit.filter((p) => !parentSet.has(p) && !isEditable(p, spec.editable));
   if (lockedAtParent.length > 0) {
     // Explicit git dir and work tree; literal pathspecs so "*" in a name is a name; paths through
-    // stdin so thousands of files fit. No hooks and no fsmonitor: the run may have written the
-    // repository's config, and nothing it wrote may execute outside its time box.
+    // stdin so thousands of files fit; SAFE_GIT, since the run may have written the config.
     await git(
       [
-        "-c",
-        "core.hooksPath=/dev/null",
-        "-c",
-        "core.fsmonitor=false",
+        ...SAFE_GIT,
         "--literal-pathspecs",
         `--git-dir=${spec.gitDir}`,
         `--work-tree=${spec.worktree}`,
@@ -77,6 +84,46 @@ export async function restoreLockedFiles(git: GitCall, spec: RestoreSpec): Promi
     );
   }
   for (const path of extra) await rm(join(spec.worktree, path), { force: true, recursive: true });
+}
+
+/**
+ * Mode eval: makes the working tree the parent commit's (`git checkout --detach`), so `eval` and
+ * everything it reads from the repository are the parent's, editable files included; untracked
+ * files, the training outputs the workflow placed, stay. Refuses rather than mixes: a changed
+ * tracked file would survive the checkout, and git refuses to overwrite an untracked file that the
+ * parent tracks. Then deletes `metric.file`: only `eval` may write the metric, not training.
+ */
+export async function checkoutParent(gitCall: GitCall, spec: { parent: string; worktree: string; metricFile: string | undefined }): Promise<void> {
+  const short = spec.parent.slice(0, 12);
+  const changed = splitNul(await gitCall([...SAFE_GIT, "diff", "--name-only", "--no-renames", "-z", "HEAD", "--"]));
+  if (changed.length > 0) {
+    const list = changed.slice(0, 10).join(", ") + (changed.length > 10 ? `, and ${changed.length - 10} more` : "");
+    throw new Error(
+      `the workspace changes files of the experiment commit (${list}), which would be evaluated instead of the parent's: place only untracked training outputs (TRAIN_OUTPUTS in the workflow)`,
+    );
+  }
+  try {
+    await gitCall([...SAFE_GIT, "checkout", "--quiet", "--detach", spec.parent]);
+  } catch (err) {
+    const stderr = err instanceof GitError ? err.stderr : String(err);
+    const detail =
+      stderr
+        .trim()
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .slice(0, 12)
+        .join(" / ") || "no error output";
+    throw new Error(
+      `switching the working tree to the parent ${short} failed (${detail}): the training outputs must not replace files the parent tracks (TRAIN_OUTPUTS in the workflow)`,
+    );
+  }
+  if (spec.metricFile !== undefined) {
+    const path = resolve(spec.worktree, spec.metricFile);
+    const rel = relative(spec.worktree, path);
+    // Outside the checkout (or the checkout itself) the metric cannot be read anyway.
+    if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) await rm(path, { force: true });
+  }
 }
 
 /** Splits NUL-separated git output into its non-empty fields. */

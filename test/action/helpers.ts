@@ -14,7 +14,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The package root: the nearest folder above this file with a package.json (from test/ and from dist/test/). */
+export const PACKAGE_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const BUNDLE = join(PACKAGE_ROOT, "dist", "action", "index.js");
 
 /** Builds the bundle when it is missing (`.ci/run` builds and checks it before the tests). */

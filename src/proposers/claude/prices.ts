@@ -95,16 +95,3 @@ export function costOf(usage: ApiUsage, price: Required<ModelPrice>): Usage {
   u.cost_usd = Math.round(dollars * 1e8) / 1e8;
   return u;
 }
-
-/** Adds two usages. */
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
-    cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
-    cost_usd: Math.round((a.cost_usd + b.cost_usd) * 1e8) / 1e8,
-  };
-}
-
-export const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cost_usd: 0 };
