@@ -26,6 +26,7 @@ import { FileLedgerStore } from "../src/local/ledger.js";
 import type { Executor, LedgerStore, Proposal, ProposalContext, Proposer, RunResult, RunSpec } from "../src/ports.js";
 import { silentLogger } from "../src/ports.js";
 import { createRng } from "../src/proposers/rng.js";
+import { sleep } from "../src/sleep.js";
 import { FakeRepoHost } from "../test/fakes/index.js";
 import { type BenchResult, round } from "./result.js";
 
@@ -34,18 +35,6 @@ const PROPOSE_MS = 80;
 const EXPERIMENTS = 20;
 const OVERHEAD_RUN_MS = 30;
 const OVERHEAD_REPEATS = 3;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /** Sleeps `runMs` per run and records when each run started and ended (performance.now()). */
 class TimedExecutor implements Executor {

@@ -4,14 +4,22 @@
  */
 import picomatch from "picomatch";
 
-/** Why a path is not editable, or undefined when it is. */
-export function surfaceProblem(path: string, editable: readonly string[]): string | undefined {
+/** Why a path is not a normalised path inside the repository, or undefined when it is. */
+export function pathShapeProblem(path: string): string | undefined {
   if (path === "") return "empty path";
   if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return "absolute paths are not allowed";
   if (path.includes("\\")) return "backslashes are not allowed in paths";
   const parts = path.split("/");
   if (parts.includes("..")) return "paths may not contain '..'";
   if (parts.some((p) => p === "" || p === ".")) return "paths must be normalised (no empty or '.' segments)";
+  return undefined;
+}
+
+/** Why a path is not editable, or undefined when it is. */
+export function surfaceProblem(path: string, editable: readonly string[]): string | undefined {
+  const shape = pathShapeProblem(path);
+  if (shape) return shape;
+  const parts = path.split("/");
   if (parts[0] === ".github") return ".github/** is never editable";
   if (parts[0] === ".git") return ".git/** is never editable";
   if (!picomatch.isMatch(path, editable as string[], { dot: true })) return `not in the editable surface (${editable.join(", ")})`;

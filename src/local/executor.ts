@@ -11,6 +11,7 @@ import { GitError } from "../errors.js";
 import { type Executor, type Logger, type RunResult, type RunSpec, silentLogger } from "../ports.js";
 import { changedFiles, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
+import { sleep } from "../sleep.js";
 import { git } from "./git.js";
 
 /** What a LocalExecutor needs. */
@@ -142,8 +143,4 @@ export class LocalExecutor implements Executor {
       }
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

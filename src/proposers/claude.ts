@@ -11,6 +11,7 @@ import { addUsage, type Usage, ZERO_USAGE } from "../core/events.js";
 import { oneLine } from "../core/history.js";
 import { ProposerError } from "../errors.js";
 import { type Logger, type Proposal, type ProposalContext, type Proposer, silentLogger } from "../ports.js";
+import { sleep } from "../sleep.js";
 import { costOf, DEFAULT_CLAUDE_MODEL, type ModelInfo, modelInfo } from "./claude/prices.js";
 import { firstUserText, systemBlocks } from "./claude/prompt.js";
 import { listFilesTool, READ_TOTAL_CHARS, type ReadBudget, readFileTool, SubmitExperimentSchema, TOOLS, zodProblems } from "./claude/tools.js";
@@ -36,17 +37,6 @@ export interface ClaudeOptions {
   /** A ready client (tests); built from apiKey and baseURL otherwise. */
   client?: Anthropic;
 }
-
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /** True for API errors worth another try: rate limits, overload and server errors, lost connections. */
 export function isRetryable(err: unknown): boolean {
@@ -96,7 +86,7 @@ export class ClaudeProposer implements Proposer {
     this.info = info;
     // Retries are ours (injectable delays, logged); the SDK's are off so they do not multiply.
     this.client = opts.client ?? new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? "https://api.anthropic.com", maxRetries: 0, timeout: 300_000 });
-    this.sleep = opts.sleep ?? defaultSleep;
+    this.sleep = opts.sleep ?? sleep;
     this.maxRetries = opts.maxRetries ?? 5;
     this.logger = opts.logger ?? silentLogger;
   }

@@ -6,7 +6,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import { EditSchema } from "../../core/events.js";
 import { fence } from "../../core/history.js";
-import { isEditable } from "../../core/surface.js";
+import { isEditable, pathShapeProblem } from "../../core/surface.js";
 import type { ProposalContext } from "../../ports.js";
 import { cleanText } from "../../runner/sanitize.js";
 
@@ -55,13 +55,7 @@ export function zodProblems(error: z.ZodError): string {
 
 /** Why a path may not be read, or undefined. */
 export function readPathProblem(path: string): string | undefined {
-  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return "absolute paths are not allowed";
-  if (path.includes("\\")) return "backslashes are not allowed";
-  const parts = path.split("/");
-  if (parts.includes("..")) return "paths may not contain '..'";
-  if (parts.some((p) => p === "" || p === ".")) return "paths must be normalised";
-  if (parts[0] === ".git") return ".git is not readable";
-  return undefined;
+  return pathShapeProblem(path) ?? (path.split("/")[0] === ".git" ? ".git is not readable" : undefined);
 }
 
 /** State of the read tools over one proposal. */
