@@ -60,6 +60,7 @@ function judgeWith(baseline: readonly number[], candidate: readonly number[], gr
     confidence: CONFIDENCE,
     noise: robustPooledNoise(groups, [candidate]),
     preferSimpler: true,
+    simplerMargin: 0,
     linesAdded: 1,
     linesRemoved: 1,
   });

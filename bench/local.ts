@@ -22,8 +22,9 @@ import type { ConfigInput } from "../src/core/config.js";
 import { type LedgerEvent, type LedgerProblem, type NewEventInput, stamp } from "../src/core/events.js";
 import { tally } from "../src/core/state.js";
 import { drive } from "../src/local/driver.js";
+import { LocalFleet } from "../src/local/fleet.js";
 import { FileLedgerStore } from "../src/local/ledger.js";
-import type { Executor, LedgerStore, Proposal, ProposalContext, Proposer, RunResult, RunSpec } from "../src/ports.js";
+import type { LedgerStore, Proposal, ProposalContext, Proposer, RunResult, RunRunner, RunSpec } from "../src/ports.js";
 import { silentLogger } from "../src/ports.js";
 import { createRng } from "../src/proposers/rng.js";
 import { sleep } from "../src/sleep.js";
@@ -37,7 +38,7 @@ const OVERHEAD_RUN_MS = 30;
 const OVERHEAD_REPEATS = 3;
 
 /** Sleeps `runMs` per run and records when each run started and ended (performance.now()). */
-class TimedExecutor implements Executor {
+class TimedExecutor implements RunRunner {
   intervals: { start: number; end: number }[] = [];
   constructor(
     readonly repo: FakeRepoHost,
@@ -104,7 +105,7 @@ async function campaign(parallel: number, runMs: number, proposeMs: number, ledg
   const repo = new FakeRepoHost({ "train.py": "X = 0.5\n", "eval.py": "x" });
   const executor = new TimedExecutor(repo, runMs);
   await ledger.append([{ type: "campaign_started", campaign: "1", config: config(parallel), base_commit: "base", goal: "lower loss", source: "cli" }], 0);
-  const deps = { repo, ledger, executor, proposer: new TimedProposer(proposeMs), logger: silentLogger };
+  const deps = { repo, ledger, executor: new LocalFleet(executor), proposer: new TimedProposer(proposeMs), logger: silentLogger };
   const events = (await ledger.read()).events;
   const t0 = performance.now();
   const { state, interrupted } = await drive({ events, deps, clock: { now: () => new Date() }, signal: new AbortController().signal });

@@ -83,6 +83,31 @@ export class ProposerError extends AutoresearchError {
   }
 }
 
+/** A proposal was stopped by the user or a shutdown; keeps what it had spent, so the ledger counts it. */
+export class ProposalInterrupted extends AutoresearchError {
+  usage?: Usage;
+  constructor(message: string, options?: { cause?: unknown; usage?: Usage }) {
+    super(message, options);
+    this.usage = options?.usage;
+  }
+}
+
+/**
+ * A branch was not where a compare-and-swap expected it: another process (a second campaign, a
+ * replica of the App, a person) moved it. Nothing was changed.
+ */
+export class BranchConflict extends AutoresearchError {
+  override readonly userError = false;
+  constructor(
+    message: string,
+    readonly branch: string,
+    readonly expected: string | null,
+    readonly actual: string | null,
+  ) {
+    super(message);
+  }
+}
+
 /** True for errors the user can fix: exit code 2 rather than 1. */
 export function isUserError(err: unknown): boolean {
   return err instanceof AutoresearchError && err.userError;

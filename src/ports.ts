@@ -13,17 +13,30 @@ export interface CommitResult {
   linesRemoved: number;
 }
 
+/** Fixed inputs of a commit, so that doing the same step twice makes the same commit. */
+export interface CommitOptions {
+  /** Author and committer date (ISO 8601), taken from the ledger. */
+  at: string;
+}
+
 export interface RepoHost {
   /** Contents of the given paths at a commit; undefined for a missing file. */
   readFiles(commit: string, paths: string[]): Promise<Record<string, string | undefined>>;
   /** Every tracked file at a commit. */
   listFiles(commit: string): Promise<string[]>;
-  /** Creates a commit on `parent` whose files differ by `files` (path -> new content). */
-  commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult>;
-  /** Creates or moves a branch to a commit. */
-  setBranch(name: string, commit: string): Promise<void>;
-  /** Deletes a branch; no error if it is already gone. */
-  deleteBranch(name: string): Promise<void>;
+  /**
+   * Creates a commit on `parent` whose files differ by `files` (path -> new content). Throws
+   * EditError when a path cannot be written (a file where a folder is, or below a file).
+   */
+  commit(parent: string, files: Record<string, string>, message: string, options: CommitOptions): Promise<CommitResult>;
+  /**
+   * Compare-and-swap: moves branch `name` to `commit` only if it points at `expected` now (`null`:
+   * only if it does not exist). A branch already at `commit` is left as it is (a step done twice).
+   * Throws BranchConflict, changing nothing, when the branch is anywhere else.
+   */
+  setBranch(name: string, commit: string, expected: string | null): Promise<void>;
+  /** Deletes a branch if it points at `expected` (or is already gone); BranchConflict otherwise. */
+  deleteBranch(name: string, expected: string): Promise<void>;
 }
 
 /** One run of the experiment command. */
@@ -48,9 +61,35 @@ export interface RunResult {
   tail: string;
 }
 
-export interface Executor {
-  /** Runs one experiment run to completion (or until `signal` aborts it). Never throws for run failures. */
+/**
+ * Runs one run to completion on this machine (or until `signal` aborts it, giving `cancelled`).
+ * Never throws for run failures. The local executor and the Action's runner.
+ */
+export interface RunRunner {
   run(spec: RunSpec, signal: AbortSignal): Promise<RunResult>;
+}
+
+/** Where an Executor hands results back. */
+export interface RunReporting {
+  /** Aborting cancels the runs handed out (each is then reported as `cancelled`). */
+  signal: AbortSignal;
+  /** Called once per run with its result, by executors that see results themselves. */
+  report(spec: RunSpec, result: RunResult): void;
+  /** Called instead of `report` when the executor itself failed (a broken repository), not the run. */
+  error(spec: RunSpec, err: unknown): void;
+}
+
+/**
+ * Hands runs out. `start` returns once the runs are handed over: locally once the processes are
+ * started, on GitHub once the workflow is dispatched. Each result comes back later, once per run:
+ * through `report` where the executor sees it (locally), or as a `workflow_run` webhook (GitHub);
+ * either way the driver records it as a `run_finished` event. The driver records `run_started`
+ * before calling `start`, with a lease of `leaseSeconds` when the executor has one.
+ */
+export interface Executor {
+  /** Seconds after which a run with no result is handed out again (once); undefined: never. */
+  readonly leaseSeconds?: number;
+  start(runs: RunSpec[], reporting: RunReporting): Promise<void>;
 }
 
 /** A past experiment as a proposer sees it. */
@@ -88,6 +127,11 @@ export interface ProposalContext {
   feedback: string[];
   /** LLM spend of the campaign so far in US dollars, earlier attempts at this experiment included. */
   costUsd?: number;
+  /**
+   * What this proposal may still spend, in US dollars (its reservation less earlier attempts);
+   * undefined for proposers that do not spend. A paid call may start only while it is above 0.
+   */
+  budgetUsd?: number;
   /** Reads a tracked file at `parent` (undefined when it does not exist); filled by the engine. */
   readFile?: (path: string) => Promise<string | undefined>;
   /** Every tracked file at `parent`; filled by the engine. */

@@ -6,14 +6,16 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
-import type { LedgerEvent } from "../core/events.js";
+import { type LedgerEvent, type NewEventInput, stamp } from "../core/events.js";
 import { campaignBranch } from "../core/names.js";
+import { plan } from "../core/planner.js";
 import { type CampaignSummary, renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize } from "../core/report.js";
-import { type CampaignState, fold } from "../core/state.js";
+import { type CampaignState, fold, withBudget } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
-import { ConfigError, LedgerError, RepoStateError } from "../errors.js";
+import { BranchConflict, ConfigError, LedgerError, RepoStateError } from "../errors.js";
 import { drive } from "../local/driver.js";
 import { LocalExecutor } from "../local/executor.js";
+import { LocalFleet } from "../local/fleet.js";
 import { dirtyFiles, GitRepoHost, headCommit } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { acquireLock } from "../local/lock.js";
@@ -104,9 +106,55 @@ export async function repositoryProblems(root: string, config: Config): Promise<
   return problems;
 }
 
+/** The budget keys the command-line overrides set, as written in the configuration. */
+export function budgetChange(overrides: Overrides): Record<string, unknown> {
+  const change: Record<string, unknown> = {};
+  if (overrides.maxExperiments) change.max_experiments = overrides.maxExperiments;
+  if (overrides.parallel) change.parallel = overrides.parallel;
+  if (overrides.experimentTimeout) change.experiment_timeout = overrides.experimentTimeout;
+  if (overrides.maxCostUsd !== undefined) change.max_cost_usd = overrides.maxCostUsd;
+  return change;
+}
+
+/**
+ * The events that resume campaign `id` with `change` applied, or a RepoStateError saying why it
+ * cannot go on. A stopped campaign is extended only when the new budget lets it do something.
+ */
+export function resumeEvents(id: string, events: LedgerEvent[], change: Record<string, unknown>, now: Date): NewEventInput[] {
+  const state = fold(events);
+  const changing = Object.keys(change).length > 0;
+  const out: NewEventInput[] = [];
+  if (changing) {
+    try {
+      withBudget(state.config, change);
+    } catch (err) {
+      throw new ConfigError(`the budget flags do not fit campaign ${id}: ${(err as Error).message}`);
+    }
+    out.push({ type: "budget_changed", budget: change, reason: "command-line flags given with --resume" });
+  }
+  out.push({ type: "campaign_resumed", reason: state.stopped ? "extended from the command line" : "resumed from the command line", restart: true });
+  if (state.stopped) {
+    if (!changing)
+      throw new RepoStateError(
+        `campaign ${id} has already finished (${state.stopped.reason}); extend it with a larger budget (for example \`autoresearch run --resume --campaign ${id} --max-experiments N\`) or start a new one with \`autoresearch run\``,
+      );
+    const preview = fold([...events, ...stamp(out, state.lastSeq, now)]);
+    const stop = plan(preview, now).find((c) => c.kind === "stop");
+    if (stop?.kind === "stop")
+      throw new RepoStateError(`campaign ${id} cannot go on with that budget: ${stop.reason}; it stopped because ${state.stopped.reason}`);
+  }
+  return out;
+}
+
 async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLogger>): Promise<{ ledger: FileLedgerStore; events: LedgerEvent[]; id: string }> {
   const { root, out } = opts;
   if (opts.resume) {
+    // A campaign keeps its goal and configuration; only its budget can change (recorded in the ledger).
+    if (opts.goal !== undefined) throw new ConfigError("--goal cannot change the goal of a campaign being resumed; start a new campaign with it instead");
+    if (opts.configPath !== undefined)
+      throw new ConfigError(
+        "--config cannot change the configuration of a campaign being resumed (it keeps the one it started with); only the budget flags apply",
+      );
     const ids = await listCampaigns(root);
     const id = opts.campaign ?? ids.at(-1);
     if (!id || !ids.includes(id))
@@ -116,10 +164,12 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
     if (repaired) log.warn("the ledger's last line was torn by a kill; it was moved aside", { backup: repaired.backup, line: repaired.line });
     const { events } = await ledger.assertReadable();
     if (events.length === 0) throw new LedgerError(`campaign ${id} has an empty ledger; start a new campaign instead`, ledger.file);
-    const state = fold(events);
-    if (state.stopped) throw new RepoStateError(`campaign ${id} has already finished (${state.stopped.reason}); start a new one with \`autoresearch run\``);
-    const resumed = await ledger.append([{ type: "campaign_resumed", reason: "resumed from the command line" }], state.lastSeq);
-    out.say(`Resuming campaign ${id} (${events.filter((e) => e.type === "run_finished").length} runs already recorded).`);
+    const change = budgetChange(opts.overrides);
+    const resumed = await ledger.append(resumeEvents(id, events, change, new Date()), fold(events).lastSeq);
+    const changed = Object.entries(change).map(([k, v]) => `${k}: ${v}`);
+    out.say(
+      `Resuming campaign ${id} (${events.filter((e) => e.type === "run_finished").length} runs already recorded)${changed.length ? `; budget changed: ${changed.join(", ")}` : ""}.`,
+    );
     return { ledger, events: [...events, ...resumed], id };
   }
 
@@ -143,14 +193,38 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
   }
   if (unfinished.length)
     log.warn(`campaign ${unfinished.join(", ")} did not finish; continue it with \`autoresearch run --resume --campaign ${unfinished.at(-1)}\``);
-  const id = await nextCampaignId(root);
-  const ledger = await FileLedgerStore.forCampaign(root, id);
   const base = await headCommit(root);
+  const id = await claimCampaignId(root, base, log);
+  const ledger = await FileLedgerStore.forCampaign(root, id);
   const goal =
     opts.goal ?? `Improve ${config.metric.name} (${config.metric.goal}).${config.proposer.instructions ? `\n\n${config.proposer.instructions}` : ""}`;
   const events = await ledger.append([{ type: "campaign_started", campaign: id, config: raw, base_commit: base, goal, source: opts.source }], 0);
-  await new GitRepoHost(root).setBranch(campaignBranch(id), base);
   return { ledger, events, id };
+}
+
+/**
+ * A campaign id no campaign of this repository has used, claimed by creating its campaign branch
+ * with a compare-and-swap: refs are shared by every linked worktree and survive a deleted
+ * `.autoresearch/`, so an id whose branches exist is skipped rather than overwritten.
+ */
+async function claimCampaignId(root: string, base: string, log: ReturnType<typeof cliLogger>): Promise<string> {
+  const repo = new GitRepoHost(root);
+  let n = Number(await nextCampaignId(root));
+  for (let tries = 0; tries < 1000; tries++, n++) {
+    const id = String(n);
+    const taken = await repo.branchesUnder(`autoresearch/${id}/`);
+    if (taken.length > 0) {
+      log.debug("campaign id taken by existing branches", { id, branches: taken.slice(0, 3) });
+      continue;
+    }
+    try {
+      await repo.setBranch(campaignBranch(id), base, null);
+      return id;
+    } catch (err) {
+      if (!(err instanceof BranchConflict)) throw err;
+    }
+  }
+  throw new RepoStateError("could not find a free campaign id: more than 1000 are taken by branches autoresearch/<id>/*");
 }
 
 /** Runs (or resumes) a campaign in the repository at `opts.root`. */
@@ -167,7 +241,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const config = state0.config;
     const deps = {
       repo: new GitRepoHost(root),
-      executor: new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) }),
+      executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) })),
       proposer: createProposer(config, { env: process.env, logger: log }),
       ledger,
       logger: log,

@@ -76,7 +76,13 @@ export const AcceptConfigSchema = z.strictObject({
   baseline_repeats: z.number().int().min(1).max(20).default(3).describe("Runs of the unchanged base commit."),
   min_improvement: Threshold.default({ kind: "absolute", value: 0 }),
   confidence: z.number().gt(0.5).lt(1).default(0.99).describe("Confidence of the one-sided test that the improvement is real."),
-  prefer_simpler: z.boolean().default(true).describe("Keep a change within the noise that removes more lines than it adds."),
+  prefer_simpler: z
+    .boolean()
+    .default(true)
+    .describe("Keep a change that removes more lines of code than it adds when an equivalence test says it is no worse than simpler_margin."),
+  simpler_margin: Threshold.default({ kind: "relative", value: 0.005 }).describe(
+    'prefer_simpler: how much worse a simpler change may be and still be kept (absolute, or relative such as "0.5%"); it must be shown to be no worse than this.',
+  ),
 });
 
 /** What one model costs, in US dollars per million tokens. */
@@ -87,6 +93,9 @@ export const ModelPriceSchema = z.strictObject({
   cache_read: z.number().min(0).optional().describe("Tokens read from the prompt cache, $ per million; default 0.1 x input."),
 });
 export type ModelPrice = z.output<typeof ModelPriceSchema>;
+
+/** Proposer kinds that call a paid API: the planner reserves budget.max_cost_usd for each proposal. */
+export const SPENDING_PROPOSERS: ReadonlySet<string> = new Set(["claude"]);
 
 export const ProposerConfigSchema = z.strictObject({
   kind: z.enum(["mutate", "claude"]).default("mutate").describe("mutate: offline constant tuning; claude: an LLM agent."),
@@ -145,13 +154,13 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /** One line per problem: "key.path: what was expected". */
-export function formatIssues(error: z.ZodError): string[] {
+export function formatIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
   return error.issues
     .map((issue) => {
       if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`).join("\n");
+        return issue.keys.map((k) => `${formatPath([...prefix, ...issue.path, k])}: unknown key`).join("\n");
       }
-      return `${formatPath(issue.path)}: ${issue.message}`;
+      return `${formatPath([...prefix, ...issue.path])}: ${issue.message}`;
     })
     .flatMap((l) => l.split("\n"));
 }
@@ -179,8 +188,15 @@ export function parseConfigText(text: string, file = CONFIG_PATH): Config {
   return parseConfig(raw, file);
 }
 
-/** The threshold in metric units, given the baseline mean (relative thresholds scale with it). */
-export function minImprovementAbsolute(config: Config, baselineMean: number): number {
-  const t = config.accept.min_improvement;
+/** A threshold as parsed: absolute in metric units, or relative to the baseline. */
+export type Threshold = z.output<typeof Threshold>;
+
+/** A threshold in metric units, given the baseline mean (relative thresholds scale with it). */
+export function thresholdAbsolute(t: Threshold, baselineMean: number): number {
   return t.kind === "absolute" ? t.value : t.value * Math.abs(baselineMean);
+}
+
+/** accept.min_improvement in metric units, given the baseline mean. */
+export function minImprovementAbsolute(config: Config, baselineMean: number): number {
+  return thresholdAbsolute(config.accept.min_improvement, baselineMean);
 }

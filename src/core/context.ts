@@ -29,6 +29,13 @@ function failedTail(e: ExperimentState): { tail?: string } {
   return run?.tail ? { tail: run.tail } : {};
 }
 
+/** The campaign goal, with the instructions maintainers added while it ran (data, like the goal). */
+export function goalWithInstructions(s: CampaignState): string {
+  if (s.instructions.length === 0) return s.goal;
+  const added = s.instructions.map((i) => `- ${i.text}${i.by ? ` (from ${i.by})` : ""}`);
+  return `${s.goal}\n\nAdded while the campaign ran:\n${added.join("\n")}`;
+}
+
 /** The proposal context for experiment `n` on `parent`, given the editable files there. */
 export function proposalContext(s: CampaignState, n: number, parent: string, files: Record<string, string>, feedback: string[] = []): ProposalContext {
   const others = s.experiments.filter((e): e is ExperimentState => !!e && e.experiment > 0 && e.experiment !== n);
@@ -39,7 +46,7 @@ export function proposalContext(s: CampaignState, n: number, parent: string, fil
   return {
     campaign: s.campaign,
     experiment: n,
-    goal: s.goal,
+    goal: goalWithInstructions(s),
     config: s.config,
     parent,
     files,

@@ -22,8 +22,12 @@ export const EditSchema = z.discriminatedUnion("kind", [
 ]);
 export type Edit = z.infer<typeof EditSchema>;
 
-/** Why a run produced no usable metric, or "ok". */
-export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled"]);
+/**
+ * Why a run produced no usable metric, or "ok". `cancelled`: stopped by the user or a restart, the
+ * seed is run again; `lost`: no result arrived within its lease, twice (a run that never started or
+ * whose result was lost), a failed run like a crash.
+ */
+export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled", "lost"]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const UsageSchema = z.strictObject({
@@ -48,11 +52,21 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
+/** Lines of code a change adds and removes, blank and comment-only lines not counted (prefer_simpler). */
+export const CodeLinesSchema = z.strictObject({ added: z.number().int().min(0), removed: z.number().int().min(0) });
+export type CodeLines = z.infer<typeof CodeLinesSchema>;
+
 const base = {
   v: z.literal(LEDGER_VERSION).describe("Ledger format version."),
   seq: z.number().int().min(1).describe("1-based position in the ledger."),
   at: z.string().describe("ISO 8601 time of the event."),
 };
+
+/** Budget keys as written in the configuration (validated again when folded). */
+const BudgetChangeSchema = z.record(z.string(), z.unknown()).describe("budget keys and their new values, as written in the configuration");
+
+/** When work handed to another process counts as lost (ISO 8601); absent: only a restart loses it. */
+const LeaseSchema = z.string().optional().describe("Deadline of the lease: past it, with no result, the work is handed out again once, then counted as lost.");
 
 export const LedgerEventSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -69,6 +83,8 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     type: z.literal("experiment_requested"),
     experiment: z.number().int().min(1),
     parent: z.string().describe("The campaign's best commit when the proposal was asked for."),
+    reserved_usd: z.number().min(0).optional().describe("LLM spend reserved for this proposal; counted as spent if the proposal never reports."),
+    lease_until: LeaseSchema,
   }),
   z.strictObject({
     ...base,
@@ -83,6 +99,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     diff: z.string().describe("Unified diff against the parent (bounded)."),
     lines_added: z.number().int().min(0),
     lines_removed: z.number().int().min(0),
+    code_lines: CodeLinesSchema.optional(),
     trace_file: z.string().optional().describe("Where the full trace is stored, relative to the campaign folder."),
     meta: z.record(z.string(), z.unknown()).default({}).describe("Proposer-specific data it needs to read back (mutate: the mutations)."),
     usage: UsageSchema.optional(),
@@ -93,6 +110,14 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     experiment: z.number().int().min(1),
     reason: z.string(),
     usage: UsageSchema.optional(),
+    fatal: z.boolean().optional().describe("The proposer cannot work at all (no API key, nothing to tune): the campaign stops."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("proposal_interrupted"),
+    experiment: z.number().int().min(1),
+    reason: z.string(),
+    usage: UsageSchema.optional().describe("What the interrupted proposal spent; replaces its reservation."),
   }),
   z.strictObject({
     ...base,
@@ -100,6 +125,8 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     experiment: z.number().int().min(0),
     commit: z.string(),
     seed: z.number().int(),
+    lease_until: LeaseSchema,
+    dispatch: z.string().optional().describe("How the executor names the dispatched run (GitHub: the workflow run id), when known."),
   }),
   z.strictObject({
     ...base,
@@ -123,6 +150,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     diff: z.string(),
     lines_added: z.number().int().min(0),
     lines_removed: z.number().int().min(0),
+    code_lines: CodeLinesSchema.optional(),
   }),
   z.strictObject({
     ...base,
@@ -138,8 +166,29 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     ...base,
+    type: z.literal("campaign_paused"),
+    reason: z.string().describe("Who or what paused it; nothing new starts until campaign_resumed."),
+  }),
+  z.strictObject({
+    ...base,
     type: z.literal("campaign_resumed"),
     reason: z.string().default("resumed"),
+    restart: z
+      .boolean()
+      .default(true)
+      .describe("True when the process that held the work in flight is gone (a CLI restart): its runs are run again and its proposals asked for again."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("budget_changed"),
+    budget: BudgetChangeSchema,
+    reason: z.string().default(""),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("instructions_added"),
+    text: z.string().describe("More instructions for the proposer, from a maintainer (data, not rules)."),
+    by: z.string().default("").describe("Who added them."),
   }),
   z.strictObject({
     ...base,

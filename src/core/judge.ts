@@ -30,6 +30,12 @@ export interface JudgeInput {
   /** Pooled run-to-run noise of the campaign. */
   noise: PooledNoise;
   preferSimpler: boolean;
+  /**
+   * How much worse (metric units, >= 0) a simpler change may be: it is kept only when a one-sided
+   * test at `confidence` shows it is no worse than this (an equivalence test, not "not shown worse").
+   */
+  simplerMargin: number;
+  /** Lines of code the candidate adds and removes (blank and comment-only lines not counted). */
   linesAdded: number;
   linesRemoved: number;
   /** True when the candidate must be measured fully before judging (a rebased candidate). */
@@ -131,9 +137,16 @@ export function judge(input: JudgeInput): Judgement {
     return verdict("keep", `better by ${fmt(improvement)} over ${candidate.length} runs (p=${fmt(p)} < ${fmt(alpha)})`, p);
   }
   if (simpler) {
-    // Within the noise: not significantly worse than the baseline.
-    const pWorse = oneSidedP(-improvement, se, noise.df);
-    if (pWorse >= alpha) return verdict("keep", `within the noise and simpler (removes ${input.linesRemoved - input.linesAdded} lines)`, p);
+    // Non-inferiority: keep only if the test shows it is worse by less than the margin. "Not shown
+    // to be worse" would keep real regressions whenever the runs are few and the noise wide.
+    const margin = Math.max(0, input.simplerMargin);
+    const pNoWorse = oneSidedP(improvement + margin, se, noise.df);
+    if (improvement + margin > 0 && pNoWorse < alpha)
+      return verdict(
+        "keep",
+        `simpler (removes ${input.linesRemoved - input.linesAdded} lines of code) and no worse than ${fmt(margin)} (p=${fmt(pNoWorse)} < ${fmt(alpha)})`,
+        pNoWorse,
+      );
   }
   if (d <= 0) return verdict("discard", `not better than the baseline over ${candidate.length} runs (improvement ${fmt(improvement)})`, p);
   return verdict("discard", `better by ${fmt(improvement)} but within the noise (p=${fmt(p)} >= ${fmt(alpha)})`, p);

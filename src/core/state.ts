@@ -1,8 +1,8 @@
 /**
  * The campaign state, folded from ledger events. Pure: `fold(events)` is the only way state is made.
  */
-import { type Config, parseConfig } from "./config.js";
-import type { Edit, LedgerEvent, RunStatus, Usage } from "./events.js";
+import { BudgetConfigSchema, type Config, formatIssues, parseConfig } from "./config.js";
+import { type CodeLines, type Edit, type LedgerEvent, type RunStatus, type Usage, ZERO_USAGE } from "./events.js";
 
 export interface RunState {
   commit: string;
@@ -12,6 +12,14 @@ export interface RunState {
   seconds: number;
   reason: string;
   tail: string;
+  /** When the run was (last) handed out. */
+  startedAt: string;
+  /** Past this, with no result, the run is handed out again once, then lost (absent: no lease). */
+  leaseUntil?: string;
+  /** How many times this seed of this commit was handed out while no result came back. */
+  dispatches: number;
+  /** The executor's name for the run (GitHub: the workflow run id), when known. */
+  dispatch?: string;
 }
 
 export type ExperimentPhase =
@@ -38,6 +46,8 @@ export interface ExperimentState {
   diff: string;
   linesAdded: number;
   linesRemoved: number;
+  /** Lines of code added and removed, blanks and comments not counted (absent in old ledgers). */
+  codeLines?: CodeLines;
   traceFile?: string;
   meta: Record<string, unknown>;
   usage?: Usage;
@@ -46,6 +56,14 @@ export interface ExperimentState {
   rebases: number;
   /** A proposal asked for by a process that died before it arrived; it is asked for again. */
   abandoned?: boolean;
+  /** When the proposal was (last) asked for. */
+  requestedAt?: string;
+  /** Past this, with no proposal, it is asked for again once, then counted as lost. */
+  leaseUntil?: string;
+  /** How many times the proposal was asked for again because its lease passed. */
+  leaseRetries: number;
+  /** LLM spend reserved for the proposal in flight (0 once it reported). */
+  reservedUsd: number;
   verdict?: {
     verdict: "keep" | "discard";
     reason: string;
@@ -62,9 +80,11 @@ export interface ExperimentState {
 
 export interface CampaignState {
   campaign: string;
-  /** The configuration recorded at start (undefined only if the ledger is empty). */
+  /** The configuration recorded at start, with later budget changes applied. */
   config: Config;
   goal: string;
+  /** Instructions maintainers added while the campaign ran, oldest first. */
+  instructions: { text: string; by: string; at: string }[];
   source: string;
   baseCommit: string;
   startedAt: string;
@@ -73,9 +93,23 @@ export interface CampaignState {
   /** The campaign's best commit and the experiment that produced it (0 = baseline). */
   best: { experiment: number; commit: string };
   stopped?: { reason: string; at: string };
+  paused?: { reason: string; at: string };
   lastSeq: number;
   lastAt: string;
+  /** LLM spend recorded, plus the reservations of proposals a crash cut short (their spend is unknown). */
   costUsd: number;
+  /** Of costUsd: reservations counted because the proposal's process died before it reported. */
+  costUnknownUsd: number;
+  /** LLM spend reserved by proposals in flight. */
+  reservedUsd: number;
+  /** Milliseconds the campaign ran before the current running stretch (pauses, stops and restarts excluded). */
+  activeMs: number;
+  /** Start of the current running stretch; undefined while paused or stopped. */
+  runningSince?: string;
+  /** Set when the proposer reported it cannot work at all; the planner stops the campaign. */
+  proposerFatal?: string;
+  /** Events that contradict earlier ones and were ignored (a conflicting duplicate result, ...). */
+  problems: string[];
 }
 
 /** Runs of an experiment on its current commit (earlier commits of a rebased experiment excluded). */
@@ -97,6 +131,12 @@ export function bestExperiment(s: CampaignState): ExperimentState {
   return e;
 }
 
+/** Milliseconds the campaign has been running at `now` (pauses, stops and restarts excluded). */
+export function activeMs(s: CampaignState, now: Date): number {
+  const current = s.runningSince === undefined ? 0 : Math.max(0, now.getTime() - Date.parse(s.runningSince));
+  return s.activeMs + current;
+}
+
 function emptyExperiment(experiment: number, parent: string): ExperimentState {
   return {
     experiment,
@@ -113,11 +153,18 @@ function emptyExperiment(experiment: number, parent: string): ExperimentState {
     meta: {},
     runs: [],
     rebases: 0,
+    leaseRetries: 0,
+    reservedUsd: 0,
   };
 }
 
 /** Thrown when events contradict each other (a bug or a hand-edited ledger). */
 export class FoldError extends Error {}
+
+/** True when two results of one run say the same (a redelivered webhook, an append retried). */
+function sameResult(r: RunState, ev: Extract<LedgerEvent, { type: "run_finished" }>): boolean {
+  return r.status === ev.status && r.metric === ev.metric && r.seconds === ev.seconds && r.reason === ev.reason && r.tail === ev.tail;
+}
 
 /** Folds ledger events into the campaign state. Throws FoldError on an inconsistent ledger. */
 export function fold(events: readonly LedgerEvent[]): CampaignState {
@@ -128,36 +175,79 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     campaign: first.campaign,
     config,
     goal: first.goal,
+    instructions: [],
     source: first.source,
     baseCommit: first.base_commit,
     startedAt: first.at,
     experiments: [
-      { ...emptyExperiment(0, first.base_commit), phase: "running", commit: first.base_commit, title: "baseline", hypothesis: "The unchanged base commit." },
+      {
+        ...emptyExperiment(0, first.base_commit),
+        phase: "running",
+        commit: first.base_commit,
+        title: "baseline",
+        hypothesis: "The unchanged base commit.",
+      },
     ],
     best: { experiment: 0, commit: first.base_commit },
     lastSeq: first.seq,
     lastAt: first.at,
     costUsd: 0,
+    costUnknownUsd: 0,
+    reservedUsd: 0,
+    activeMs: 0,
+    runningSince: first.at,
+    problems: [],
   };
   const get = (n: number, ev: LedgerEvent): ExperimentState => {
     const e = s.experiments[n];
     if (!e) throw new FoldError(`event ${ev.seq} (${ev.type}) names experiment ${n}, which was never requested`);
     return e;
   };
+  /** Ends the running stretch at `at` (a pause, a stop, or the last event before a restart). */
+  const closeStretch = (at: string) => {
+    if (s.runningSince === undefined) return;
+    s.activeMs += Math.max(0, Date.parse(at) - Date.parse(s.runningSince));
+    s.runningSince = undefined;
+  };
+  /** A proposal reported (or was given up): its reservation gives way to what it spent. */
+  const settleSpend = (e: ExperimentState, usage: Usage | undefined) => {
+    s.reservedUsd = Math.max(0, s.reservedUsd - e.reservedUsd);
+    e.reservedUsd = 0;
+    s.costUsd += usage?.cost_usd ?? 0;
+  };
   for (const ev of events.slice(1)) {
     if (ev.seq <= s.lastSeq) throw new FoldError(`event sequence goes backwards at seq ${ev.seq}`);
+    const previousAt = s.lastAt;
     s.lastSeq = ev.seq;
     s.lastAt = ev.at;
     switch (ev.type) {
       case "campaign_started":
         throw new FoldError(`a second campaign_started at seq ${ev.seq}`);
-      case "experiment_requested":
-        if (s.experiments[ev.experiment] && !s.experiments[ev.experiment]?.abandoned)
-          throw new FoldError(`experiment ${ev.experiment} requested twice (seq ${ev.seq})`);
-        s.experiments[ev.experiment] = emptyExperiment(ev.experiment, ev.parent);
+      case "experiment_requested": {
+        const existing = s.experiments[ev.experiment];
+        if (existing && existing.phase !== "proposing")
+          throw new FoldError(`experiment ${ev.experiment} requested again after it was proposed (seq ${ev.seq})`);
+        const e = existing ?? emptyExperiment(ev.experiment, ev.parent);
+        if (existing) {
+          // Asked for again: after a restart (abandoned), or because its lease passed. The spend
+          // reserved by the earlier request is unknown, so it counts as spent.
+          if (!existing.abandoned) e.leaseRetries++;
+          s.costUnknownUsd += e.reservedUsd;
+          settleSpend(e, { ...ZERO_USAGE, cost_usd: e.reservedUsd });
+        }
+        Object.assign(e, { parent: ev.parent, abandoned: false, requestedAt: ev.at, leaseUntil: ev.lease_until, reservedUsd: ev.reserved_usd ?? 0 });
+        s.reservedUsd += e.reservedUsd;
+        s.experiments[ev.experiment] = e;
         break;
+      }
       case "experiment_proposed": {
         const e = get(ev.experiment, ev);
+        if (e.phase !== "proposing") {
+          // A slow proposal arriving after its lease passed and another answered: the first stands.
+          s.problems.push(`seq ${ev.seq}: a second proposal for experiment ${ev.experiment} was ignored`);
+          s.costUsd += ev.usage?.cost_usd ?? 0;
+          break;
+        }
         Object.assign(e, {
           phase: "running",
           parent: ev.parent,
@@ -169,40 +259,78 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
           diff: ev.diff,
           linesAdded: ev.lines_added,
           linesRemoved: ev.lines_removed,
+          codeLines: ev.code_lines,
           traceFile: ev.trace_file,
           meta: ev.meta,
           usage: ev.usage,
           proposedAt: ev.at,
+          abandoned: false,
         } satisfies Partial<ExperimentState>);
-        s.costUsd += ev.usage?.cost_usd ?? 0;
+        settleSpend(e, ev.usage);
         break;
       }
       case "proposal_failed": {
         const e = get(ev.experiment, ev);
+        if (e.phase !== "proposing") {
+          s.problems.push(`seq ${ev.seq}: a proposal failure for experiment ${ev.experiment}, which was already ${e.phase}, was ignored`);
+          s.costUsd += ev.usage?.cost_usd ?? 0;
+          break;
+        }
         e.phase = "failed";
         e.verdict = { verdict: "discard", reason: ev.reason, baselineMean: null, candidateMean: null, improvement: null, pValue: null, at: ev.at, seq: ev.seq };
         e.usage = ev.usage;
-        s.costUsd += ev.usage?.cost_usd ?? 0;
+        settleSpend(e, ev.usage);
+        if (ev.fatal) s.proposerFatal = ev.reason;
         break;
       }
-      case "run_started":
-        get(ev.experiment, ev).runs.push({ commit: ev.commit, seed: ev.seed, status: "running", metric: null, seconds: 0, reason: "", tail: "" });
-        break;
-      case "run_finished": {
+      case "proposal_interrupted": {
         const e = get(ev.experiment, ev);
-        const run = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
-        const done: RunState = {
+        settleSpend(e, ev.usage);
+        if (e.phase === "proposing") e.abandoned = true;
+        break;
+      }
+      case "run_started": {
+        const e = get(ev.experiment, ev);
+        const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
+        if (open) {
+          // Handed out again (its lease passed): the same run, one more dispatch.
+          Object.assign(open, { startedAt: ev.at, leaseUntil: ev.lease_until, dispatches: open.dispatches + 1, dispatch: ev.dispatch ?? open.dispatch });
+          break;
+        }
+        e.runs.push({
           commit: ev.commit,
           seed: ev.seed,
-          status: ev.status,
-          metric: ev.metric,
-          seconds: ev.seconds,
-          reason: ev.reason,
-          tail: ev.tail,
-        };
-        if (run) Object.assign(run, done);
-        // A result may arrive for a run whose start was lost (redelivery): record it all the same.
-        else e.runs.push(done);
+          status: "running",
+          metric: null,
+          seconds: 0,
+          reason: "",
+          tail: "",
+          startedAt: ev.at,
+          dispatches: 1,
+          ...(ev.lease_until !== undefined ? { leaseUntil: ev.lease_until } : {}),
+          ...(ev.dispatch !== undefined ? { dispatch: ev.dispatch } : {}),
+        });
+        break;
+      }
+      case "run_finished": {
+        const e = get(ev.experiment, ev);
+        const result = { status: ev.status, metric: ev.metric, seconds: ev.seconds, reason: ev.reason, tail: ev.tail };
+        const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
+        if (open) {
+          Object.assign(open, result);
+          break;
+        }
+        const done = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status !== "cancelled");
+        if (done) {
+          // A redelivered result is ignored; one that disagrees with the recorded one is a problem.
+          if (!sameResult(done, ev))
+            s.problems.push(
+              `seq ${ev.seq}: a second, different result for experiment ${ev.experiment} seed ${ev.seed} (${ev.status}${ev.metric === null ? "" : ` ${ev.metric}`}) was ignored; the first (${done.status}${done.metric === null ? "" : ` ${done.metric}`}) stands`,
+            );
+          break;
+        }
+        // A result whose start was never recorded: record it all the same.
+        e.runs.push({ commit: ev.commit, seed: ev.seed, ...result, startedAt: ev.at, dispatches: 1 });
         break;
       }
       case "experiment_rebased": {
@@ -213,12 +341,17 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
           diff: ev.diff,
           linesAdded: ev.lines_added,
           linesRemoved: ev.lines_removed,
+          codeLines: ev.code_lines,
           rebases: e.rebases + 1,
         });
         break;
       }
       case "experiment_judged": {
         const e = get(ev.experiment, ev);
+        if (e.verdict && e.phase !== "running") {
+          s.problems.push(`seq ${ev.seq}: a second verdict for experiment ${ev.experiment} was ignored`);
+          break;
+        }
         e.phase = ev.verdict === "keep" ? "kept" : "discarded";
         e.verdict = {
           verdict: ev.verdict,
@@ -233,24 +366,52 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
         if (ev.verdict === "keep") s.best = { experiment: ev.experiment, commit: ev.commit };
         break;
       }
+      case "campaign_paused":
+        closeStretch(ev.at);
+        s.paused = { reason: ev.reason, at: ev.at };
+        break;
       case "campaign_resumed":
-        // Whatever was in flight when the previous process died is gone: runs are re-queued and
-        // proposals that never arrived are asked for again (same number). Finished results stay.
+        // A running stretch a crash ended (nothing closed it) ends at the last event before now.
+        closeStretch(previousAt);
+        s.runningSince = ev.at;
         s.stopped = undefined;
-        for (const e of s.experiments) {
-          if (!e) continue;
-          e.runs = e.runs.filter((r) => r.status !== "running");
-        }
-        for (const e of s.experiments) {
-          if (e?.phase === "proposing") e.abandoned = true;
+        s.paused = undefined;
+        s.proposerFatal = undefined;
+        if (ev.restart) {
+          // The process that held the work in flight is gone: its runs are run again (same seeds)
+          // and its proposals asked for again (same numbers). Finished results stay.
+          for (const e of s.experiments) {
+            if (!e) continue;
+            for (const r of e.runs) if (r.status === "running") Object.assign(r, { status: "cancelled", reason: "the process running it stopped" });
+            if (e.phase === "proposing" && !e.abandoned) e.abandoned = true;
+          }
         }
         break;
+      case "budget_changed":
+        s.config = withBudget(s.config, ev.budget, ev.seq);
+        break;
+      case "instructions_added":
+        s.instructions.push({ text: ev.text, by: ev.by, at: ev.at });
+        break;
       case "campaign_stopped":
+        closeStretch(ev.at);
         s.stopped = { reason: ev.reason, at: ev.at };
         break;
     }
   }
   return s;
+}
+
+/** The configuration with budget keys replaced, validated like the file. */
+export function withBudget(config: Config, change: Record<string, unknown>, seq?: number): Config {
+  // Every budget value parses as its own input (durations are seconds), so the merged budget can be
+  // validated again on its own.
+  const r = BudgetConfigSchema.safeParse({ ...config.budget, ...change });
+  if (!r.success) {
+    const where = seq === undefined ? "the budget change" : `the budget change at seq ${seq}`;
+    throw new FoldError(`${where} is invalid: ${formatIssues(r.error, ["budget"]).join("; ")}`);
+  }
+  return { ...config, budget: r.data };
 }
 
 /** Counts for reports and budget checks. */

@@ -1,18 +1,22 @@
 /**
  * Executes the planner's commands through the ports and returns the events to append. Shared by
- * every driver (the local loop now, the webhook-driven App later); holds no campaign decisions:
- * those are in src/core.
+ * every driver (the local loop and the webhook-driven App); holds no campaign decisions: those
+ * are in src/core. Every branch move is a compare-and-swap on the commit the ledger expects, and
+ * every commit is dated from the ledger, so a step done twice (a redelivered webhook, a second
+ * replica) converges on the same state instead of clobbering it.
  */
 
+import { SPENDING_PROPOSERS } from "../core/config.js";
 import { proposalContext } from "../core/context.js";
 import { applyEdits } from "../core/edits.js";
 import { addUsage, type Edit, type NewEventInput, type Usage } from "../core/events.js";
+import { codeLineChanges } from "../core/lines.js";
 import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
-import type { CampaignState, ExperimentState } from "../core/state.js";
+import { bestExperiment, type CampaignState, type ExperimentState } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
-import { ProposerError } from "../errors.js";
-import type { Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunSpec } from "../ports.js";
+import { EditError, ProposalInterrupted, ProposerError } from "../errors.js";
+import type { CommitResult, Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunResult, RunSpec } from "../ports.js";
 
 /** How many times a proposer may retry after its edits were rejected. */
 export const MAX_PROPOSAL_ATTEMPTS = 3;
@@ -63,82 +67,109 @@ function sumUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined
   return a && b ? addUsage(a, b) : (a ?? b);
 }
 
-/** Asks the proposer for experiment `cmd.experiment`, applies and commits its edits. */
+/** The ledger time a proposal's commit carries: when it was asked for (the same on every replay). */
+function requestedAt(s: CampaignState, n: number): string {
+  return s.experiments[n]?.requestedAt ?? s.lastAt;
+}
+
+/**
+ * Asks the proposer for experiment `cmd.experiment`, applies and commits its edits. Every way it
+ * ends is an event: proposed, failed (fatal when the proposer cannot work at all, which stops the
+ * campaign), or interrupted (with what was spent). Other errors (the repository failing) throw.
+ */
 export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, deps: EngineDeps, signal?: AbortSignal): Promise<NewEventInput[]> {
   const editable = s.config.editable;
-  const files = await editableAt(deps.repo, cmd.parent, editable);
   const feedback: string[] = [];
   // The spend of rejected attempts counts too: it is recorded with the final event.
   let usage: Usage | undefined;
-  // Read-only access to the tracked files at the parent, for proposers that explore (claude).
-  let tracked: Promise<string[]> | undefined;
-  const listFiles = () => {
-    tracked ??= deps.repo.listFiles(cmd.parent);
-    return tracked;
-  };
-  const readFile = async (path: string) => {
-    if (!(await listFiles()).includes(path)) return undefined;
-    return (await deps.repo.readFiles(cmd.parent, [path]))[path];
-  };
-  for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS; attempt++) {
-    const ctx = { ...proposalContext(s, cmd.experiment, cmd.parent, files, [...feedback]), readFile, listFiles };
-    ctx.costUsd = s.costUsd + (usage?.cost_usd ?? 0);
-    let proposal: Proposal;
-    try {
-      proposal = await deps.proposer.propose(ctx, signal);
-    } catch (err) {
-      if (err instanceof ProposerError) err.usage = sumUsage(usage, err.usage);
-      throw err;
-    }
-    usage = sumUsage(usage, proposal.usage);
-    if (proposal.failure !== undefined) {
-      deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: [proposal.failure] });
-      feedback.push(`attempt ${attempt}: ${proposal.failure}`);
-      continue;
-    }
-    const applied = applyEdits(files, proposal.edits, editable);
-    if (!applied.ok) {
-      deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: applied.errors });
-      feedback.push(`attempt ${attempt}: ${applied.errors.join("; ")}`);
-      continue;
-    }
-    const result = await deps.repo.commit(cmd.parent, applied.files, commitMessage(s, cmd.experiment, proposal));
-    const branch = experimentBranch(s.campaign, cmd.experiment);
-    await deps.repo.setBranch(branch, result.commit);
-    const traceFile = await deps.ledger.writeTrace(cmd.experiment, traceMarkdown(s, cmd.experiment, proposal, feedback));
-    return [
-      {
-        type: "experiment_proposed",
-        experiment: cmd.experiment,
-        parent: cmd.parent,
-        commit: result.commit,
-        branch,
-        title: proposal.title,
-        hypothesis: proposal.hypothesis,
-        edits: proposal.edits,
-        diff: result.diff,
-        lines_added: result.linesAdded,
-        lines_removed: result.linesRemoved,
-        trace_file: traceFile,
-        meta: proposal.meta ?? {},
-        usage,
-      },
-    ];
-  }
-  return [
-    {
-      type: "proposal_failed",
-      experiment: cmd.experiment,
-      reason: `no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}`,
-      ...(usage ? { usage } : {}),
-    },
+  const spends = SPENDING_PROPOSERS.has(s.config.proposer.kind);
+  const failed = (reason: string, fatal = false): NewEventInput[] => [
+    { type: "proposal_failed", experiment: cmd.experiment, reason, ...(usage ? { usage } : {}), ...(fatal ? { fatal } : {}) },
   ];
+  try {
+    const files = await editableAt(deps.repo, cmd.parent, editable);
+    // Read-only access to the tracked files at the parent, for proposers that explore (claude).
+    let tracked: Promise<string[]> | undefined;
+    const listFiles = () => {
+      tracked ??= deps.repo.listFiles(cmd.parent);
+      return tracked;
+    };
+    const readFile = async (path: string) => {
+      if (!(await listFiles()).includes(path)) return undefined;
+      return (await deps.repo.readFiles(cmd.parent, [path]))[path];
+    };
+    for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS; attempt++) {
+      const budgetUsd = spends ? cmd.reserveUsd - (usage?.cost_usd ?? 0) : undefined;
+      if (budgetUsd !== undefined && budgetUsd <= 0)
+        return failed(`its share of the cost budget ($${cmd.reserveUsd.toFixed(2)}) is spent${feedback.length ? `; last error: ${feedback.at(-1)}` : ""}`);
+      const ctx = { ...proposalContext(s, cmd.experiment, cmd.parent, files, [...feedback]), readFile, listFiles };
+      ctx.costUsd = s.costUsd + (usage?.cost_usd ?? 0);
+      if (budgetUsd !== undefined) ctx.budgetUsd = budgetUsd;
+      let proposal: Proposal;
+      try {
+        proposal = await deps.proposer.propose(ctx, signal);
+      } catch (err) {
+        if (err instanceof ProposerError || err instanceof ProposalInterrupted) usage = sumUsage(usage, err.usage);
+        throw err;
+      }
+      usage = sumUsage(usage, proposal.usage);
+      if (proposal.failure !== undefined) {
+        deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: [proposal.failure] });
+        feedback.push(`attempt ${attempt}: ${proposal.failure}`);
+        continue;
+      }
+      const applied = applyEdits(files, proposal.edits, editable);
+      if (!applied.ok) {
+        deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: applied.errors });
+        feedback.push(`attempt ${attempt}: ${applied.errors.join("; ")}`);
+        continue;
+      }
+      let result: CommitResult;
+      try {
+        result = await deps.repo.commit(cmd.parent, applied.files, commitMessage(s, cmd.experiment, proposal), { at: requestedAt(s, cmd.experiment) });
+      } catch (err) {
+        // A path the repository cannot hold (a file where a folder is): feedback like any edit that does not apply.
+        if (!(err instanceof EditError)) throw err;
+        deps.logger.warn("proposal rejected", { experiment: cmd.experiment, attempt, errors: [err.message] });
+        feedback.push(`attempt ${attempt}: ${err.message}`);
+        continue;
+      }
+      const branch = experimentBranch(s.campaign, cmd.experiment);
+      await deps.repo.setBranch(branch, result.commit, null);
+      const traceFile = await deps.ledger.writeTrace(cmd.experiment, traceMarkdown(s, cmd.experiment, proposal, feedback));
+      return [
+        {
+          type: "experiment_proposed",
+          experiment: cmd.experiment,
+          parent: cmd.parent,
+          commit: result.commit,
+          branch,
+          title: proposal.title,
+          hypothesis: proposal.hypothesis,
+          edits: proposal.edits,
+          diff: result.diff,
+          lines_added: result.linesAdded,
+          lines_removed: result.linesRemoved,
+          code_lines: codeLineChanges(files, applied.files),
+          trace_file: traceFile,
+          meta: proposal.meta ?? {},
+          usage,
+        },
+      ];
+    }
+    return failed(`no applicable proposal after ${MAX_PROPOSAL_ATTEMPTS} attempts: ${feedback.at(-1) ?? ""}`);
+  } catch (err) {
+    // However a proposal ends, what it spent is recorded.
+    if (signal?.aborted || err instanceof ProposalInterrupted)
+      return [{ type: "proposal_interrupted", experiment: cmd.experiment, reason: "interrupted", ...(usage ? { usage } : {}) }];
+    // A proposer that cannot work at all (no API key, nothing to tune): the planner stops the campaign.
+    if (err instanceof ProposerError) return failed(err.message, true);
+    throw err;
+  }
 }
 
-/** Runs one seed of an experiment and returns its run_finished event (undefined when cancelled). */
-export async function runOne(spec: RunSpec, deps: EngineDeps, signal: AbortSignal): Promise<NewEventInput | undefined> {
-  const r = await deps.executor.run(spec, signal);
-  if (r.status === "cancelled") return undefined;
+/** The run_finished event of a result (undefined for a cancelled run, which is run again). */
+export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
   return {
     type: "run_finished",
     experiment: spec.experiment,
@@ -153,10 +184,27 @@ export async function runOne(spec: RunSpec, deps: EngineDeps, signal: AbortSigna
   };
 }
 
+/** The run_started events for a start_runs command, with the executor's lease. */
+export function runsStarted(cmd: Of<"start_runs">, executor: Executor, now: Date): NewEventInput[] {
+  const lease = executor.leaseSeconds === undefined ? undefined : new Date(now.getTime() + executor.leaseSeconds * 1000).toISOString();
+  return cmd.seeds.map((seed) => ({
+    type: "run_started" as const,
+    experiment: cmd.experiment,
+    commit: cmd.commit,
+    seed,
+    ...(lease ? { lease_until: lease } : {}),
+  }));
+}
+
+/** The run specs of a start_runs command. */
+export function runSpecs(s: CampaignState, cmd: Of<"start_runs">): RunSpec[] {
+  return cmd.seeds.map((seed) => ({ campaign: s.campaign, experiment: cmd.experiment, commit: cmd.commit, parent: cmd.parent, seed }));
+}
+
 /** Records a verdict: a keep moves the campaign branch; experiment branches are deleted (diffs stay in the ledger). */
 export async function applyVerdict(s: CampaignState, cmd: Of<"judge">, deps: EngineDeps): Promise<NewEventInput[]> {
-  if (cmd.verdict === "keep") await deps.repo.setBranch(campaignBranch(s.campaign), cmd.commit);
-  if (cmd.branch) await deps.repo.deleteBranch(cmd.branch);
+  if (cmd.verdict === "keep" && cmd.experiment > 0) await deps.repo.setBranch(campaignBranch(s.campaign), cmd.commit, s.best.commit);
+  if (cmd.branch) await deps.repo.deleteBranch(cmd.branch, cmd.commit);
   return [
     {
       type: "experiment_judged",
@@ -177,24 +225,32 @@ export async function rebaseExperiment(s: CampaignState, cmd: Of<"rebase">, deps
   const e = s.experiments[cmd.experiment] as ExperimentState;
   const files = await editableAt(deps.repo, cmd.onto, s.config.editable);
   const applied = applyEdits(files, e.edits as Edit[], s.config.editable);
-  if (!applied.ok) {
-    if (e.branch) await deps.repo.deleteBranch(e.branch);
+  const discard = async (why: string): Promise<NewEventInput[]> => {
+    if (e.branch) await deps.repo.deleteBranch(e.branch, e.commit);
     return [
       {
         type: "experiment_judged",
         experiment: e.experiment,
         commit: e.commit,
         verdict: "discard",
-        reason: `stale: its edits no longer apply on the new best (${applied.errors.join("; ")})`,
+        reason: `stale: ${why}`,
         baseline_mean: null,
         candidate_mean: null,
         improvement: null,
         p_value: null,
       },
     ];
+  };
+  if (!applied.ok) return discard(`its edits no longer apply on the new best (${applied.errors.join("; ")})`);
+  let result: CommitResult;
+  try {
+    // Dated by the keep that made it stale: a rebase done twice makes the same commit.
+    result = await deps.repo.commit(cmd.onto, applied.files, commitMessage(s, e.experiment, e), { at: bestExperiment(s).verdict?.at ?? s.lastAt });
+  } catch (err) {
+    if (!(err instanceof EditError)) throw err;
+    return discard(err.message);
   }
-  const result = await deps.repo.commit(cmd.onto, applied.files, commitMessage(s, e.experiment, e));
-  await deps.repo.setBranch(e.branch, result.commit);
+  await deps.repo.setBranch(e.branch, result.commit, e.commit);
   return [
     {
       type: "experiment_rebased",
@@ -204,6 +260,29 @@ export async function rebaseExperiment(s: CampaignState, cmd: Of<"rebase">, deps
       diff: result.diff,
       lines_added: result.linesAdded,
       lines_removed: result.linesRemoved,
+      code_lines: codeLineChanges(files, applied.files),
     },
   ];
+}
+
+/** The event that gives up a run whose result never came (a failed run, like a crash). */
+export function runLost(cmd: Of<"run_lost">): NewEventInput[] {
+  return [
+    {
+      type: "run_finished",
+      experiment: cmd.experiment,
+      commit: cmd.commit,
+      seed: cmd.seed,
+      status: "lost",
+      metric: null,
+      seconds: 0,
+      exit_code: null,
+      reason: cmd.reason,
+    },
+  ];
+}
+
+/** The event that gives up a proposal that never arrived. */
+export function proposalLost(cmd: Of<"proposal_lost">): NewEventInput[] {
+  return [{ type: "proposal_failed", experiment: cmd.experiment, reason: cmd.reason }];
 }

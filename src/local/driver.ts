@@ -7,9 +7,18 @@
 import type { LedgerEvent, NewEventInput } from "../core/events.js";
 import { type Command, commandKey, plan } from "../core/planner.js";
 import { type CampaignState, fold } from "../core/state.js";
-import { applyVerdict, type EngineDeps, proposeExperiment, rebaseExperiment, runOne } from "../engine/steps.js";
-import { ProposerError } from "../errors.js";
-import type { Clock } from "../ports.js";
+import {
+  applyVerdict,
+  type EngineDeps,
+  proposalLost,
+  proposeExperiment,
+  rebaseExperiment,
+  runFinished,
+  runLost,
+  runSpecs,
+  runsStarted,
+} from "../engine/steps.js";
+import type { Clock, RunReporting, RunSpec } from "../ports.js";
 
 /** A run in progress, for progress displays. */
 export interface RunningRun {
@@ -23,7 +32,10 @@ export interface DriveOptions {
   events: LedgerEvent[];
   deps: EngineDeps;
   clock: Clock;
-  /** Aborting interrupts the campaign: runs are killed, nothing half-done is recorded. */
+  /**
+   * Aborting interrupts the campaign: runs are killed and recorded as cancelled, proposals as
+   * interrupted (with what they spent), and the campaign as paused until `--resume`.
+   */
   signal: AbortSignal;
   /** Called after every append and whenever the set of running runs changes. */
   onUpdate?: (state: CampaignState, running: RunningRun[], event?: LedgerEvent) => void;
@@ -42,7 +54,9 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
   const { deps, clock, signal } = opts;
   const events = [...opts.events];
   let state = fold(events);
+  /** Proposals, judges and rebases in progress, by command key. */
   const inflight = new Map<string, Promise<void>>();
+  /** Runs handed to the executor and not reported yet, by run key. */
   const running = new Map<string, RunningRun>();
   const runAbort = new AbortController();
   let fatal: unknown;
@@ -55,6 +69,10 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
   signal.addEventListener("abort", onAbort);
   // Set when a task settles, so a settle between planning and waiting is not missed.
   let settled = false;
+  const settle = () => {
+    settled = true;
+    wake();
+  };
 
   let chain: Promise<void> = Promise.resolve();
   const append = (batch: NewEventInput[]): Promise<void> => {
@@ -68,18 +86,36 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
     chain = next.catch(() => {});
     return next;
   };
+  const fail = (err: unknown) => {
+    fatal ??= err;
+    runAbort.abort();
+  };
   const track = (key: string, work: Promise<void>) => {
-    const p = work
-      .catch((err: unknown) => {
-        fatal ??= err;
-        runAbort.abort();
-      })
-      .finally(() => {
-        inflight.delete(key);
-        settled = true;
-        wake();
-      });
+    const p = work.catch(fail).finally(() => {
+      inflight.delete(key);
+      settle();
+    });
     inflight.set(key, p);
+  };
+
+  const runKey = (spec: RunSpec) => `${spec.experiment}:${spec.commit}:${spec.seed}`;
+  const reporting: RunReporting = {
+    signal: runAbort.signal,
+    report: (spec, result) => {
+      // Every result is recorded, a cancelled one too: the ledger says what happened to each run.
+      append([runFinished(spec, result)])
+        .catch(fail)
+        .finally(() => {
+          running.delete(runKey(spec));
+          opts.onUpdate?.(state, [...running.values()]);
+          settle();
+        });
+    },
+    error: (spec, err) => {
+      running.delete(runKey(spec));
+      fail(err);
+      settle();
+    },
   };
 
   const start = async (cmd: Command): Promise<void> => {
@@ -90,51 +126,36 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
         runAbort.abort();
         return;
       case "start_runs": {
-        await append(cmd.seeds.map((seed) => ({ type: "run_started" as const, experiment: cmd.experiment, commit: cmd.commit, seed })));
-        for (const seed of cmd.seeds) {
-          const runKey = `run:${cmd.experiment}:${cmd.commit}:${seed}`;
-          running.set(runKey, { experiment: cmd.experiment, seed, since: clock.now() });
-          opts.onUpdate?.(state, [...running.values()]);
-          const spec = { campaign: state.campaign, experiment: cmd.experiment, commit: cmd.commit, parent: cmd.parent, seed };
-          track(
-            runKey,
-            runOne(spec, deps, runAbort.signal)
-              .then(async (ev) => {
-                running.delete(runKey);
-                if (ev && !state.stopped) await append([ev]);
-              })
-              .finally(() => running.delete(runKey)),
-          );
-        }
+        // Intent before I/O: once recorded, the next plan does not hand these seeds out again.
+        await append(runsStarted(cmd, deps.executor, clock.now()));
+        const specs = runSpecs(state, cmd);
+        for (const spec of specs) running.set(runKey(spec), { experiment: spec.experiment, seed: spec.seed, since: clock.now() });
+        opts.onUpdate?.(state, [...running.values()]);
+        await deps.executor.start(specs, reporting);
         return;
       }
-      case "propose": {
-        await append([{ type: "experiment_requested", experiment: cmd.experiment, parent: cmd.parent }]);
-        track(
-          key,
-          proposeExperiment(state, cmd, deps, runAbort.signal).then(append, async (err: unknown) => {
-            // A proposer that cannot work at all (no constants to tune, no API key) ends the campaign.
-            if (err instanceof ProposerError) {
-              await append([{ type: "proposal_failed", experiment: cmd.experiment, reason: err.message, ...(err.usage ? { usage: err.usage } : {}) }]);
-              await append([{ type: "campaign_stopped", reason: `proposer: ${err.message}` }]);
-              runAbort.abort();
-              return;
-            }
-            if (runAbort.signal.aborted) return;
-            throw err;
-          }),
-        );
+      case "propose":
+        await append([
+          { type: "experiment_requested", experiment: cmd.experiment, parent: cmd.parent, ...(cmd.reserveUsd > 0 ? { reserved_usd: cmd.reserveUsd } : {}) },
+        ]);
+        track(key, proposeExperiment(state, cmd, deps, runAbort.signal).then(append));
         return;
-      }
       case "judge":
         track(key, applyVerdict(state, cmd, deps).then(append));
         return;
       case "rebase":
         track(key, rebaseExperiment(state, cmd, deps).then(append));
         return;
+      case "run_lost":
+        await append(runLost(cmd));
+        return;
+      case "proposal_lost":
+        await append(proposalLost(cmd));
+        return;
     }
   };
 
+  const busy = () => inflight.size > 0 || running.size > 0;
   try {
     for (;;) {
       if (signal.aborted || fatal) break;
@@ -147,7 +168,7 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
         // A command changes the state the rest were planned on: plan again from the new state.
         if (cmd.kind !== "judge" && cmd.kind !== "rebase") break;
       }
-      if (state.stopped && inflight.size === 0) break;
+      if (state.stopped && !busy()) break;
       if (launched > 0 || settled) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, opts.tickMs ?? 1000);
@@ -155,12 +176,22 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
           clearTimeout(t);
           resolve();
         };
-        if (signal.aborted) resolve();
+        if (signal.aborted || settled) resolve();
       });
     }
+    // Interrupted by the caller: recorded as a pause, so the time budget stops counting until --resume.
+    if (signal.aborted && !state.stopped && !fatal) await append([{ type: "campaign_paused", reason: "interrupted" }]).catch(fail);
   } finally {
     runAbort.abort();
-    await Promise.allSettled([...inflight.values()]);
+    // Runs report `cancelled` and proposals `proposal_interrupted` as they stop: wait for them.
+    while (busy()) {
+      await Promise.allSettled([...inflight.values()]);
+      if (running.size > 0)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (running.size === 0) resolve();
+        });
+    }
     await chain;
     signal.removeEventListener("abort", onAbort);
   }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Config } from "../core/config.js";
 import { GitError } from "../errors.js";
-import { type Executor, type Logger, type RunResult, type RunSpec, silentLogger } from "../ports.js";
+import { type Logger, type RunResult, type RunRunner, type RunSpec, silentLogger } from "../ports.js";
 import { changedFiles, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
 import { sleep } from "../sleep.js";
@@ -35,7 +35,7 @@ const LOCK_RETRIES = 8;
  * Failures of the experiment are results (`crash`, `timeout`, `rejected`, ...); a broken
  * repository (unknown commit, git failing) throws GitError.
  */
-export class LocalExecutor implements Executor {
+export class LocalExecutor implements RunRunner {
   private readonly repoDir: string;
   private readonly config: Config;
   private readonly logger: Logger;

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { EditError, GitError, RepoStateError, SurfaceViolation } from "../errors.js";
-import type { CommitResult, RepoHost } from "../ports.js";
+import { BranchConflict, EditError, GitError, RepoStateError, SurfaceViolation } from "../errors.js";
+import type { CommitOptions, CommitResult, RepoHost } from "../ports.js";
 import { STATE_DIR } from "./paths.js";
 
 /** Options of one git call. */
@@ -166,7 +166,7 @@ export class GitRepoHost implements RepoHost {
    * Works on a temporary index of its own, so it never touches the working tree, the user's
    * index or any branch, and several calls may run at once.
    */
-  async commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult> {
+  async commit(parent: string, files: Record<string, string>, message: string, options: CommitOptions): Promise<CommitResult> {
     // The core checks the editable surface already; this guards the repository itself, because
     // `update-index --index-info` silently skips such paths and would commit without them.
     const bad = Object.keys(files).filter((p) => !isPlainRepoPath(p));
@@ -205,9 +205,10 @@ export class GitRepoHost implements RepoHost {
         if (skipped.length > 0) throw new GitError(`git did not stage ${skipped.join(", ")}`, ["update-index", "--index-info"], "");
       }
       const tree = await git(this.repoDir, ["write-tree"], { env });
+      // Dated from the ledger: the same step done twice makes the same commit.
       const commit = await git(this.repoDir, ["commit-tree", tree, "-p", parentSha, "-F", "-"], {
         input: message,
-        env: await this.commitIdentity(),
+        env: { ...(await this.commitIdentity()), GIT_AUTHOR_DATE: options.at, GIT_COMMITTER_DATE: options.at },
       });
       const [diff, numstat] = await Promise.all([
         gitExact(this.repoDir, ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", parentSha, commit]),
@@ -220,15 +221,64 @@ export class GitRepoHost implements RepoHost {
     }
   }
 
-  /** Creates or moves `refs/heads/<name>` to `commit`. */
-  async setBranch(name: string, commit: string): Promise<void> {
+  /**
+   * Moves `refs/heads/<name>` to `commit` if it is at `expected` (null: absent), atomically:
+   * `git update-ref <ref> <new> <old>` checks the old value under the ref's lock. BranchConflict
+   * when the branch is elsewhere; nothing when it is already at `commit`.
+   */
+  async setBranch(name: string, commit: string, expected: string | null): Promise<void> {
     const sha = await this.resolveCommit(commit);
-    await git(this.repoDir, ["update-ref", "-m", "autoresearch: set branch", `refs/heads/${name}`, sha]);
+    // All zeros (as long as the repository's ids: SHA-1 or SHA-256) means "the ref must not exist".
+    const old = expected === null ? "0".repeat(sha.length) : await this.resolveCommit(expected);
+    const ref = `refs/heads/${name}`;
+    try {
+      await git(this.repoDir, ["update-ref", "-m", "autoresearch: set branch", ref, sha, old]);
+    } catch (err) {
+      const actual = await this.branchCommit(name);
+      if (actual === sha) return;
+      // The branch is where it was expected: update-ref failed for another reason (a lock, a broken repository).
+      if ((actual ?? null) === (expected === null ? null : old)) throw err;
+      throw new BranchConflict(
+        `branch ${name} is at ${actual?.slice(0, 12) ?? "(absent)"}, not at ${expected?.slice(0, 12) ?? "(absent)"} as this campaign expects: another process moved it; nothing was changed`,
+        name,
+        expected,
+        actual ?? null,
+      );
+    }
   }
 
-  /** Deletes `refs/heads/<name>`; no error when it does not exist. */
-  async deleteBranch(name: string): Promise<void> {
-    await git(this.repoDir, ["update-ref", "-d", `refs/heads/${name}`]);
+  /** Deletes `refs/heads/<name>` if it is at `expected`; nothing when it is already gone; BranchConflict otherwise. */
+  async deleteBranch(name: string, expected: string): Promise<void> {
+    const actual = await this.branchCommit(name);
+    if (actual === undefined) return;
+    const want = await this.resolveCommit(expected);
+    try {
+      await git(this.repoDir, ["update-ref", "-d", `refs/heads/${name}`, want]);
+    } catch {
+      const now = await this.branchCommit(name);
+      if (now === undefined) return;
+      throw new BranchConflict(
+        `branch ${name} is at ${now.slice(0, 12)}, not at ${want.slice(0, 12)} as this campaign expects; it was left in place`,
+        name,
+        want,
+        now,
+      );
+    }
+  }
+
+  /** The commit a branch points at, or undefined when it does not exist. */
+  async branchCommit(name: string): Promise<string | undefined> {
+    const r = await gitRaw(this.repoDir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `refs/heads/${name}`]);
+    return r.exitCode === 0 ? Buffer.from(r.stdout).toString("utf8").trim() : undefined;
+  }
+
+  /** Names of the branches under `prefix` (e.g. "autoresearch/3/"). */
+  async branchesUnder(prefix: string): Promise<string[]> {
+    const out = await git(this.repoDir, ["for-each-ref", "--format=%(refname)", `refs/heads/${prefix}`]);
+    return out
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.slice("refs/heads/".length));
   }
 
   /** Full sha of a commit-ish; GitError naming the revision when there is no such commit. */

@@ -9,9 +9,8 @@ import type { Config } from "../core/config.js";
 import { applyEdits } from "../core/edits.js";
 import { addUsage, type Usage, ZERO_USAGE } from "../core/events.js";
 import { oneLine } from "../core/history.js";
-import { ProposerError } from "../errors.js";
+import { ProposalInterrupted, ProposerError } from "../errors.js";
 import { type Logger, type Proposal, type ProposalContext, type Proposer, silentLogger } from "../ports.js";
-import { sleep } from "../sleep.js";
 import { costOf, DEFAULT_CLAUDE_MODEL, type ModelInfo, modelInfo } from "./claude/prices.js";
 import { firstUserText, systemBlocks } from "./claude/prompt.js";
 import { listFilesTool, READ_TOTAL_CHARS, type ReadBudget, readFileTool, SubmitExperimentSchema, TOOLS, zodProblems } from "./claude/tools.js";
@@ -29,35 +28,14 @@ export interface ClaudeOptions {
   apiKey: string;
   /** Default https://api.anthropic.com. */
   baseURL?: string;
-  /** Retries of one call on 429, 5xx, 529 (overloaded) and connection errors. */
+  /**
+   * Retries of one call on 408, 409, 429, 5xx (529 overloaded included) and connection errors, done
+   * by the Anthropic SDK itself (exponential backoff with jitter, or the server's retry-after).
+   */
   maxRetries?: number;
-  /** Waits between retries; injectable so tests do not wait. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   logger?: Logger;
   /** A ready client (tests); built from apiKey and baseURL otherwise. */
   client?: Anthropic;
-}
-
-/** True for API errors worth another try: rate limits, overload and server errors, lost connections. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof Anthropic.APIUserAbortError) return false;
-  if (err instanceof Anthropic.APIConnectionError) return true;
-  if (err instanceof Anthropic.APIError) {
-    const status = err.status ?? 0;
-    return status === 408 || status === 409 || status === 429 || status >= 500 || err.type === "overloaded_error";
-  }
-  return false;
-}
-
-/** Delay before retry `attempt` (1-based): the server's retry-after when given, else exponential with jitter, at most 60 s. */
-export function retryDelayMs(err: unknown, attempt: number, random: () => number = Math.random): number {
-  const headers = err instanceof Anthropic.APIError ? err.headers : undefined;
-  const ms = Number(headers?.get("retry-after-ms"));
-  if (Number.isFinite(ms) && ms >= 0 && headers?.get("retry-after-ms") !== null) return Math.min(ms, 60_000);
-  const s = Number(headers?.get("retry-after"));
-  if (Number.isFinite(s) && s >= 0 && headers?.get("retry-after") !== null) return Math.min(s * 1000, 60_000);
-  const base = Math.min(1000 * 2 ** (attempt - 1), 30_000);
-  return Math.round(base * (0.75 + 0.5 * random()));
 }
 
 /** What one proposal's loop records for the trace. */
@@ -71,7 +49,6 @@ export class ClaudeProposer implements Proposer {
   readonly model: string;
   readonly info: ModelInfo;
   private readonly client: Anthropic;
-  private readonly sleep: NonNullable<ClaudeOptions["sleep"]>;
   private readonly maxRetries: number;
   private readonly logger: Logger;
 
@@ -84,11 +61,26 @@ export class ClaudeProposer implements Proposer {
         `no price known for model ${this.model}: add proposer.prices.${this.model} (input and output in $ per million tokens) so that budget.max_cost_usd can be enforced`,
       );
     this.info = info;
-    // Retries are ours (injectable delays, logged); the SDK's are off so they do not multiply.
-    this.client = opts.client ?? new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? "https://api.anthropic.com", maxRetries: 0, timeout: 300_000 });
-    this.sleep = opts.sleep ?? sleep;
     this.maxRetries = opts.maxRetries ?? 5;
     this.logger = opts.logger ?? silentLogger;
+    // The SDK retries on its own; its retry notices (info level: method, URL, status, never the key)
+    // go to our logger.
+    const log = this.logger;
+    this.client =
+      opts.client ??
+      new Anthropic({
+        apiKey: opts.apiKey,
+        baseURL: opts.baseURL ?? "https://api.anthropic.com",
+        maxRetries: this.maxRetries,
+        timeout: 300_000,
+        logLevel: "info",
+        logger: {
+          debug: () => {},
+          info: (message: string) => log.info("anthropic api", { detail: String(message) }),
+          warn: (message: string) => log.warn("anthropic api", { detail: String(message) }),
+          error: (message: string) => log.warn("anthropic api", { detail: String(message) }),
+        },
+      });
   }
 
   /** The request for the given conversation (exported through buildRequest for the benchmark). */
@@ -120,15 +112,21 @@ export class ClaudeProposer implements Proposer {
     const messages: Anthropic.MessageParam[] = [{ role: "user", content: [{ type: "text", text: firstUserText(ctx) }] }];
     let lastInvalid: { submission: ReturnType<typeof SubmitExperimentSchema.parse>; errors: string } | undefined;
 
+    if (max <= 0)
+      throw new ProposerError("budget.max_cost_usd is 0, so the claude proposer may not call the API; raise it or use proposer.kind: mutate", { usage });
+    // What this proposal may spend: its reservation from the engine, or what is left of the budget.
+    const allowance = ctx.budgetUsd ?? max - (ctx.costUsd ?? 0);
     for (let turn = 1; turn <= MAX_TURNS; turn++) {
-      const spent = (ctx.costUsd ?? 0) + usage.cost_usd;
-      if (max <= 0 || spent >= max) {
-        throw new ProposerError(
-          max <= 0
-            ? "budget.max_cost_usd is 0, so the claude proposer may not call the API; raise it or use proposer.kind: mutate"
-            : `cost budget spent ($${spent.toFixed(2)} of max_cost_usd: ${max})`,
-          { usage },
-        );
+      // Checked before every call, so a proposal goes past its allowance by one model turn at most.
+      if (usage.cost_usd >= allowance) {
+        return {
+          title: "",
+          hypothesis: "",
+          edits: [],
+          trace: renderTrace(trace, budget, undefined),
+          usage,
+          failure: `the cost this proposal may spend is used up ($${usage.cost_usd.toFixed(4)} of $${Math.max(0, allowance).toFixed(4)})`,
+        };
       }
       const response = await this.call(this.request(ctx, messages), signal, usage);
       const cost = costOf(response.usage, this.info.price);
@@ -212,27 +210,30 @@ export class ClaudeProposer implements Proposer {
     };
   }
 
-  /** One API call with retries on overload, rate limits and server errors. */
+  /** One API call; the SDK retries overload, rate limits, server and connection errors. */
   private async call(params: Anthropic.MessageCreateParamsNonStreaming, signal: AbortSignal | undefined, usage: Usage): Promise<Anthropic.Message> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.client.messages.create(params, { signal, maxRetries: 0 });
-      } catch (err) {
-        if (err instanceof Anthropic.AuthenticationError || err instanceof Anthropic.PermissionDeniedError)
-          throw new ProposerError(`the Anthropic API refused the key (${err.status}); check ANTHROPIC_API_KEY, or use proposer.kind: mutate`, { usage });
-        if (err instanceof Anthropic.NotFoundError)
-          throw new ProposerError(`the Anthropic API does not know model ${this.model}; set proposer.model`, { usage });
-        if (err instanceof Anthropic.BadRequestError) throw new ProposerError(`the Anthropic API rejected the request: ${apiMessage(err)}`, { usage });
-        if (!isRetryable(err) || attempt > this.maxRetries || signal?.aborted) {
-          if (isRetryable(err)) throw new ProposerError(`the Anthropic API is unavailable after ${attempt} tries: ${apiMessage(err)}`, { usage });
-          throw err;
-        }
-        const ms = retryDelayMs(err, attempt);
-        this.logger.warn("claude API busy; retrying", { attempt, delay_ms: ms, status: err instanceof Anthropic.APIError ? err.status : undefined });
-        await this.sleep(ms, signal);
-      }
+    try {
+      return await this.client.messages.create(params, { signal });
+    } catch (err) {
+      if (err instanceof Anthropic.APIUserAbortError || signal?.aborted) throw new ProposalInterrupted("the proposal was interrupted", { usage, cause: err });
+      if (err instanceof Anthropic.AuthenticationError || err instanceof Anthropic.PermissionDeniedError)
+        throw new ProposerError(`the Anthropic API refused the key (${err.status}); check ANTHROPIC_API_KEY, or use proposer.kind: mutate`, { usage });
+      if (err instanceof Anthropic.NotFoundError) throw new ProposerError(`the Anthropic API does not know model ${this.model}; set proposer.model`, { usage });
+      if (err instanceof Anthropic.BadRequestError) throw new ProposerError(`the Anthropic API rejected the request: ${apiMessage(err)}`, { usage });
+      if (isTransient(err)) throw new ProposerError(`the Anthropic API is unavailable after ${this.maxRetries + 1} tries: ${apiMessage(err)}`, { usage });
+      throw err;
     }
   }
+}
+
+/** Errors the SDK retries: once they reach us, the retries are spent. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof Anthropic.APIConnectionError) return true;
+  if (err instanceof Anthropic.APIError) {
+    const status = err.status ?? 0;
+    return status === 408 || status === 409 || status === 429 || status >= 500;
+  }
+  return false;
 }
 
 function apiMessage(err: unknown): string {

@@ -225,7 +225,8 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
 export function duplicateRuns(events: Event[]): string[] {
   const seen = new Map<string, number>();
   for (const e of events) {
-    if (e.type !== "run_finished") continue;
+    // A run an interrupt cancelled is recorded as such and its seed run again: one result.
+    if (e.type !== "run_finished" || e.status === "cancelled") continue;
     const k = `#${e.experiment} ${e.commit}:${e.seed}`;
     seen.set(k, (seen.get(k) ?? 0) + 1);
   }

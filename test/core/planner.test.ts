@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../../src/core/events.js";
-import { type Command, experimentsSinceKeep, plan } from "../../src/core/planner.js";
-import { fold, tally } from "../../src/core/state.js";
+import { type Command, experimentsSinceKeep, plan, proposalReservation, requestedCount } from "../../src/core/planner.js";
+import { activeMs, fold, tally } from "../../src/core/state.js";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
 const config = (over: Partial<ConfigInput> = {}): ConfigInput => ({
@@ -88,8 +88,8 @@ describe("plan", () => {
   it("proposes for the free slot and one ahead while the last baseline run is in flight", () => {
     const l = new Ledger().run(0, "c0", 1, 1.0).run(0, "c0", 2, 1.0).add({ type: "run_started", experiment: 0, commit: "c0", seed: 3 });
     expect(l.plan()).toEqual([
-      { kind: "propose", experiment: 1, parent: "c0" },
-      { kind: "propose", experiment: 2, parent: "c0" },
+      { kind: "propose", experiment: 1, parent: "c0", reserveUsd: 0 },
+      { kind: "propose", experiment: 2, parent: "c0", reserveUsd: 0 },
     ]);
     // Once both are asked for, nothing more is proposed until something finishes.
     l.add({ type: "experiment_requested", experiment: 1, parent: "c0" }, { type: "experiment_requested", experiment: 2, parent: "c0" });
@@ -249,6 +249,185 @@ describe("plan", () => {
       );
     const cmds = l.plan();
     expect(cmds).toContainEqual({ kind: "start_runs", experiment: 1, commit: "c1", parent: "c0", seeds: [1] });
-    expect(cmds).toContainEqual({ kind: "propose", experiment: 2, parent: "c0" });
+    expect(cmds).toContainEqual({ kind: "propose", experiment: 2, parent: "c0", reserveUsd: 0 });
+  });
+});
+
+describe("plan: what the engine promises under parallel runs, resumes and budgets", () => {
+  const keeps = (cmds: Command[]) => cmds.filter((c) => c.kind === "judge" && c.verdict === "keep");
+
+  it("keeps at most one candidate per plan (the larger improvement); the other is rebased onto it", () => {
+    const l = new Ledger(config({ budget: { parallel: 4 } }))
+      .baseline(1, 1.01, 0.99)
+      .proposed(1)
+      .proposed(2)
+      .run(1, "c1", 1, 0.8)
+      .run(1, "c1", 2, 0.81)
+      .run(1, "c1", 3, 0.79)
+      .run(2, "c2", 1, 0.5)
+      .run(2, "c2", 2, 0.51)
+      .run(2, "c2", 3, 0.49);
+    const cmds = l.plan();
+    expect(keeps(cmds)).toEqual([expect.objectContaining({ experiment: 2, commit: "c2" })]);
+    // Nothing is proposed or rebased onto the best that is about to be replaced.
+    expect(kinds(cmds)).not.toContain("propose");
+    expect(kinds(cmds)).not.toContain("rebase");
+    l.judged(2, "keep", "c2");
+    // The new best is measured again first (winner's curse); then experiment 1, which passed
+    // against the old best, is judged against the new one: worse than it, it is discarded, never
+    // kept on its old parent (one that still wins is rebased: see "rebases a winning candidate").
+    expect(l.plan()).toContainEqual({ kind: "start_runs", experiment: 2, commit: "c2", parent: "c0", seeds: [4, 5, 6] });
+    l.run(2, "c2", 4, 0.5).run(2, "c2", 5, 0.5).run(2, "c2", 6, 0.5);
+    expect(keeps(l.plan())).toEqual([]);
+    expect(l.plan()).toContainEqual(expect.objectContaining({ kind: "judge", experiment: 1, verdict: "discard", baselineMean: 0.5 }));
+  });
+
+  it("chooses a candidate's seeds by which have results: a seed in flight at a restart is run again, a finished one never", () => {
+    const l = new Ledger(config({ budget: { parallel: 3 } }))
+      .baseline(1, 1.01, 0.99)
+      .proposed(1)
+      .run(1, "c1", 1, 0.5)
+      .add({ type: "run_started", experiment: 1, commit: "c1", seed: 2 })
+      .run(1, "c1", 3, 0.5)
+      .add({ type: "campaign_resumed", reason: "resumed" });
+    const runs = l.plan().filter((c) => c.kind === "start_runs");
+    expect(runs).toEqual([{ kind: "start_runs", experiment: 1, commit: "c1", parent: "c0", seeds: [2] }]);
+  });
+
+  it("re-runs the baseline seed that was in flight, not one that finished", () => {
+    const l = new Ledger(config({ budget: { parallel: 1 } }))
+      .run(0, "c0", 1, 1)
+      .add({ type: "run_started", experiment: 0, commit: "c0", seed: 2 }, { type: "campaign_resumed", reason: "resumed" });
+    expect(l.plan()).toEqual([{ kind: "start_runs", experiment: 0, commit: "c0", parent: "c0", seeds: [2] }]);
+  });
+
+  it("never proposes beyond max_experiments, counting experiments a restart abandoned", () => {
+    const l = new Ledger(config({ budget: { parallel: 4, max_experiments: 4, patience: 100 } }))
+      .baseline(1, 1, 1)
+      .proposed(1)
+      .proposed(2)
+      .add({ type: "experiment_requested", experiment: 3, parent: "c0" }, { type: "campaign_resumed", reason: "resumed" });
+    const proposals = l.plan().filter((c) => c.kind === "propose");
+    // #3 is asked for again and #4 is the last one the budget allows: never #5.
+    expect(proposals.map((c) => c.kind === "propose" && c.experiment)).toEqual([3, 4]);
+    expect(requestedCount(fold(l.events))).toBe(3);
+  });
+
+  it("asks again for a proposal whose lease passed, once, then gives it up", () => {
+    const lease = new Date(T0.getTime() + 60_000).toISOString();
+    const later = new Date(T0.getTime() + 120_000);
+    const l = new Ledger(config({ budget: { parallel: 1 } }))
+      .baseline(1, 1, 1)
+      .add({ type: "experiment_requested", experiment: 1, parent: "c0", lease_until: lease });
+    // Within the lease: nothing to do for it.
+    expect(l.plan(T0).filter((c) => c.kind === "propose" && c.experiment === 1)).toEqual([]);
+    expect(l.plan(later)).toContainEqual({ kind: "propose", experiment: 1, parent: "c0", reserveUsd: 0 });
+    l.add({ type: "experiment_requested", experiment: 1, parent: "c0", lease_until: new Date(later.getTime() + 60_000).toISOString() });
+    expect(l.plan(new Date(later.getTime() + 120_000))).toContainEqual({ kind: "proposal_lost", experiment: 1, reason: expect.stringContaining("twice") });
+  });
+
+  it("hands a run out again when its lease passes with no result, once, then records it as lost", () => {
+    const l = new Ledger(config({ budget: { parallel: 1 } }))
+      .baseline(1, 1, 1)
+      .proposed(1)
+      .add({ type: "run_started", experiment: 1, commit: "c1", seed: 1, lease_until: new Date(T0.getTime() + 1000).toISOString() });
+    const runCommands = (now: Date) => l.plan(now).filter((c) => c.kind === "start_runs" || c.kind === "run_lost");
+    expect(runCommands(T0)).toEqual([]);
+    const after = new Date(T0.getTime() + 2000);
+    expect(runCommands(after)).toEqual([{ kind: "start_runs", experiment: 1, commit: "c1", parent: "c0", seeds: [1] }]);
+    l.add({ type: "run_started", experiment: 1, commit: "c1", seed: 1, lease_until: new Date(T0.getTime() + 3000).toISOString() });
+    // Handed out again: the same run, counted once for the slots.
+    expect(fold(l.events).experiments[1]?.runs).toHaveLength(1);
+    expect(runCommands(new Date(T0.getTime() + 4000))).toEqual([
+      { kind: "run_lost", experiment: 1, commit: "c1", seed: 1, reason: "no result within its lease, 2 times" },
+    ]);
+    // A lost run is a failed run: the candidate is discarded with the reason.
+    l.add({ type: "run_finished", experiment: 1, commit: "c1", seed: 1, status: "lost", metric: null, seconds: 0, exit_code: null, reason: "no result" });
+    expect(l.plan()[0]).toMatchObject({ kind: "judge", experiment: 1, verdict: "discard", reason: "run (seed 1) was lost: no result" });
+  });
+
+  it("starts nothing while paused, and counts only the time the campaign ran against max_hours", () => {
+    const hour = 3_600_000;
+    const l = new Ledger(config({ budget: { max_hours: 1 } })).baseline(1, 1, 1);
+    l.events.push(...stamp([{ type: "campaign_paused", reason: "interrupted" }], l.events.at(-1)?.seq ?? 0, new Date(T0.getTime() + 0.5 * hour)));
+    expect(l.plan(new Date(T0.getTime() + 30 * hour))).toEqual([]);
+    // Resumed the next day: half an hour was used, half an hour is left.
+    const resumedAt = new Date(T0.getTime() + 24 * hour);
+    l.events.push(...stamp([{ type: "campaign_resumed", reason: "resumed" }], l.events.at(-1)?.seq ?? 0, resumedAt));
+    expect(kinds(l.plan(new Date(resumedAt.getTime() + 0.4 * hour)))).toContain("propose");
+    expect(l.plan(new Date(resumedAt.getTime() + 0.5 * hour))).toEqual([{ kind: "stop", reason: "time budget spent (max_hours: 1)" }]);
+  });
+
+  it("after a crash, the running stretch ends at the last recorded event", () => {
+    const hour = 3_600_000;
+    const l = new Ledger(config({ budget: { max_hours: 1 } }));
+    l.events.push(...stamp([{ type: "run_started", experiment: 0, commit: "c0", seed: 1 }], 1, new Date(T0.getTime() + 0.25 * hour)));
+    // Killed without a trace; resumed two days later.
+    const resumedAt = new Date(T0.getTime() + 48 * hour);
+    l.events.push(...stamp([{ type: "campaign_resumed", reason: "resumed" }], 2, resumedAt));
+    expect(activeMs(fold(l.events), new Date(resumedAt.getTime() + 0.1 * hour))).toBeCloseTo(0.35 * hour, -2);
+  });
+
+  it("applies a budget change recorded in the ledger, and extends a stopped campaign once resumed", () => {
+    const l = new Ledger(config({ budget: { max_experiments: 1, patience: 10 } })).baseline(1, 1, 1);
+    l.proposed(1).run(1, "c1", 1, 2).judged(1, "discard");
+    expect(l.plan()).toEqual([{ kind: "stop", reason: "max_experiments reached (1)" }]);
+    l.add({ type: "campaign_stopped", reason: "max_experiments reached (1)" });
+    l.add({ type: "budget_changed", budget: { max_experiments: 3 } }, { type: "campaign_resumed", reason: "extended" });
+    const s = fold(l.events);
+    expect(s.config.budget.max_experiments).toBe(3);
+    expect(s.stopped).toBeUndefined();
+    expect(l.plan().filter((c) => c.kind === "propose")).toHaveLength(2);
+  });
+
+  it("stops with the proposer's message when it reported it cannot work at all", () => {
+    const l = new Ledger().baseline(1, 1, 1).add({ type: "experiment_requested", experiment: 1, parent: "c0" });
+    l.add({ type: "proposal_failed", experiment: 1, reason: "no API key", fatal: true });
+    expect(l.plan()).toEqual([{ kind: "stop", reason: "proposer: no API key" }]);
+  });
+});
+
+describe("plan: cost reservations", () => {
+  const claude = (budget: Record<string, unknown>) =>
+    ({ ...config({ budget: budget as ConfigInput["budget"] }), proposer: { kind: "claude", model: "claude-sonnet-5-5" } }) as ConfigInput;
+
+  it("reserves an equal share of what is left for each proposal, never more than is unreserved", () => {
+    const l = new Ledger(claude({ parallel: 2, max_cost_usd: 3, max_experiments: 10 })).baseline(1, 1, 1);
+    const proposals = l.plan().filter((c): c is Extract<Command, { kind: "propose" }> => c.kind === "propose");
+    expect(proposals.map((c) => c.reserveUsd)).toEqual([1, 1, 1]);
+    // With $2.50 reserved by proposals in flight, only $0.50 is left to reserve.
+    l.add(
+      { type: "experiment_requested", experiment: 1, parent: "c0", reserved_usd: 1.25 },
+      { type: "experiment_requested", experiment: 2, parent: "c0", reserved_usd: 1.25 },
+    );
+    const s = fold(l.events);
+    expect(s.reservedUsd).toBe(2.5);
+    expect(proposalReservation(s)).toBeCloseTo(0.5, 12);
+  });
+
+  it("a proposal's spend replaces its reservation; a crash leaves the reservation counted as spent", () => {
+    const l = new Ledger(claude({ parallel: 1, max_cost_usd: 2 })).baseline(1, 1, 1);
+    l.add(
+      { type: "experiment_requested", experiment: 1, parent: "c0", reserved_usd: 1 },
+      { type: "experiment_requested", experiment: 2, parent: "c0", reserved_usd: 0.5 },
+    );
+    l.add({ type: "proposal_interrupted", experiment: 1, reason: "interrupted", usage: { cost_usd: 0.2 } });
+    let s = fold(l.events);
+    expect(s.costUsd).toBeCloseTo(0.2, 12);
+    expect(s.reservedUsd).toBeCloseTo(0.5, 12);
+    // Experiment 2's process died without a word: its reservation is spent as far as anyone knows.
+    l.add({ type: "campaign_resumed", reason: "resumed" }, { type: "experiment_requested", experiment: 2, parent: "c0", reserved_usd: 0.3 });
+    s = fold(l.events);
+    expect(s.costUsd).toBeCloseTo(0.7, 12);
+    expect(s.costUnknownUsd).toBeCloseTo(0.5, 12);
+    expect(s.reservedUsd).toBeCloseTo(0.3, 12);
+  });
+
+  it("proposes nothing more once the rest of the budget is reserved, and stops once it is spent", () => {
+    const l = new Ledger(claude({ parallel: 1, max_cost_usd: 1 })).baseline(1, 1, 1);
+    l.add({ type: "experiment_requested", experiment: 1, parent: "c0", reserved_usd: 1 });
+    expect(l.plan().filter((c) => c.kind === "propose")).toEqual([]);
+    l.add({ type: "proposal_failed", experiment: 1, reason: "its share is spent", usage: { cost_usd: 1.01 } });
+    expect(l.plan()).toEqual([{ kind: "stop", reason: "cost budget spent ($1.01 of max_cost_usd: 1)" }]);
   });
 });

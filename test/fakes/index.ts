@@ -1,11 +1,28 @@
 /** One fake per port, in memory, for core and driver tests. */
 import { createHash } from "node:crypto";
+import { diffLines } from "diff";
 import { type LedgerEvent, type LedgerProblem, type NewEventInput, stamp } from "../../src/core/events.js";
-import type { CommitResult, Executor, LedgerStore, Proposal, ProposalContext, Proposer, RepoHost, RunResult, RunSpec } from "../../src/ports.js";
+import { BranchConflict, EditError } from "../../src/errors.js";
+import type {
+  CommitOptions,
+  CommitResult,
+  Executor,
+  LedgerStore,
+  Proposal,
+  ProposalContext,
+  Proposer,
+  RepoHost,
+  RunReporting,
+  RunResult,
+  RunRunner,
+  RunSpec,
+} from "../../src/ports.js";
 
 export class FakeRepoHost implements RepoHost {
   commits = new Map<string, Record<string, string>>();
   branches = new Map<string, string>();
+  /** Every branch move, in order (for asserting compare-and-swap behaviour). */
+  moves: { name: string; commit: string | null; expected: string | null }[] = [];
   constructor(
     files: Record<string, string>,
     readonly base = "base",
@@ -19,26 +36,49 @@ export class FakeRepoHost implements RepoHost {
   async listFiles(commit: string) {
     return Object.keys(this.tree(commit)).sort();
   }
-  async commit(parent: string, files: Record<string, string>, message: string): Promise<CommitResult> {
-    const tree = { ...this.tree(parent), ...files };
+  /** Deterministic like the real hosts: the same parent, files, message and date make the same id. */
+  async commit(parent: string, files: Record<string, string>, message: string, options: CommitOptions): Promise<CommitResult> {
+    const before = this.tree(parent);
+    for (const p of Object.keys(files)) {
+      const clash = Object.keys(before).find((q) => q.startsWith(`${p}/`) || p.startsWith(`${q}/`));
+      if (clash !== undefined) throw new EditError(`cannot write ${p}: ${clash} is in the way at the parent commit`, p);
+    }
+    const tree = { ...before, ...files };
     const id = createHash("sha1")
-      .update(parent + message + JSON.stringify(tree))
+      .update(parent + message + options.at + JSON.stringify(tree))
       .digest("hex")
       .slice(0, 12);
     this.commits.set(id, tree);
+    // Real line counts, as git's numstat gives them.
+    let added = 0;
+    let removed = 0;
+    for (const [p, content] of Object.entries(files)) {
+      for (const part of diffLines(before[p] ?? "", content)) {
+        if (part.added) added += part.count ?? 0;
+        if (part.removed) removed += part.count ?? 0;
+      }
+    }
     return {
       commit: id,
       diff: Object.keys(files)
         .map((f) => `--- a/${f}\n+++ b/${f}`)
         .join("\n"),
-      linesAdded: 1,
-      linesRemoved: 1,
+      linesAdded: added,
+      linesRemoved: removed,
     };
   }
-  async setBranch(name: string, commit: string) {
+  async setBranch(name: string, commit: string, expected: string | null) {
+    const actual = this.branches.get(name) ?? null;
+    if (actual === commit) return;
+    if (actual !== expected) throw new BranchConflict(`branch ${name} is at ${actual}, not ${expected}`, name, expected, actual);
+    this.moves.push({ name, commit, expected });
     this.branches.set(name, commit);
   }
-  async deleteBranch(name: string) {
+  async deleteBranch(name: string, expected: string) {
+    const actual = this.branches.get(name);
+    if (actual === undefined) return;
+    if (actual !== expected) throw new BranchConflict(`branch ${name} is at ${actual}, not ${expected}`, name, expected, actual);
+    this.moves.push({ name, commit: null, expected });
     this.branches.delete(name);
   }
   tree(commit: string): Record<string, string> {
@@ -48,9 +88,10 @@ export class FakeRepoHost implements RepoHost {
   }
 }
 
-/** Runs are instant: the metric is computed from the commit's files and the seed. */
-export class FakeExecutor implements Executor {
+/** Runs are instant (or take `delayMs`): the metric is computed from the commit's files and the seed. */
+export class FakeExecutor implements Executor, RunRunner {
   calls: RunSpec[] = [];
+  readonly leaseSeconds = undefined;
   constructor(
     readonly repo: FakeRepoHost,
     readonly metric: (files: Record<string, string>, seed: number) => number | RunResult,
@@ -63,6 +104,13 @@ export class FakeExecutor implements Executor {
     const m = this.metric(this.repo.tree(spec.commit), spec.seed);
     if (typeof m !== "number") return m;
     return { status: "ok", metric: m, seconds: 0.01, exitCode: 0, reason: "", tail: `val: ${m}` };
+  }
+  async start(runs: RunSpec[], reporting: RunReporting): Promise<void> {
+    for (const spec of runs)
+      this.run(spec, reporting.signal).then(
+        (r) => reporting.report(spec, r),
+        (err: unknown) => reporting.error(spec, err),
+      );
   }
 }
 

@@ -28,6 +28,8 @@ const setLr = (lr: number) => () => ({
 
 async function setup(over: Partial<ConfigInput["budget"]> = {}, script = [setLr(0.9), setLr(0.5), setLr(0.35), setLr(2), setLr(0.31), setLr(3)]) {
   const repo = new FakeRepoHost({ "train.py": "LR = 1.0\n", "eval.py": "x" });
+  // Every campaign start creates its branch at the base commit (the CLI and the App do).
+  repo.branches.set(campaignBranch("1"), "base");
   const ledger = new MemoryLedgerStore();
   await ledger.append([{ type: "campaign_started", campaign: "1", config: cfg(over), base_commit: "base", goal: "lower loss", source: "cli" }], 0);
   const deps = { repo, ledger, executor: new FakeExecutor(repo, lossOf), proposer: new ScriptedProposer(script), logger: silentLogger };
@@ -77,7 +79,9 @@ describe("drive", () => {
     });
     expect(first.interrupted).toBe(true);
     const before = deps.executor.calls.length;
-    const done = new Set(ledger.events.filter((e) => e.type === "run_finished").map((e) => e.type === "run_finished" && `${e.commit}:${e.seed}`));
+    // Runs the interrupt killed are recorded as cancelled (and run again); finished ones never are.
+    const done = new Set(ledger.events.flatMap((e) => (e.type === "run_finished" && e.status !== "cancelled" ? [`${e.commit}:${e.seed}`] : [])));
+    expect(ledger.events.at(-1)?.type === "campaign_paused" || ledger.events.some((e) => e.type === "campaign_paused")).toBe(true);
     await ledger.append([{ type: "campaign_resumed", reason: "resumed" }], ledger.events.at(-1)?.seq ?? 0);
     const second = await drive({ events: ledger.events, deps, clock: fixedClock(), signal: new AbortController().signal, tickMs: 5 });
     expect(second.state.stopped?.reason).toBe("max_experiments reached (6)");

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EditError, GitError, RepoStateError, SurfaceViolation } from "../../src/errors.js";
+import { BranchConflict, EditError, GitError, RepoStateError, SurfaceViolation } from "../../src/errors.js";
 import { boundDiff, dirtyFiles, GitRepoHost, git, headCommit, isGitRepo, repoRoot } from "../../src/local/git.js";
 
 // Hermetic git: no user or system config (identity, signing, hooks) leaks into these tests.
@@ -80,6 +80,9 @@ describe("git()", () => {
   });
 });
 
+/** Commits are dated from the ledger. */
+const AT = { at: "2026-01-02T03:04:05Z" };
+
 describe("GitRepoHost.commit", () => {
   it("creates the commit without touching the working tree, the index or HEAD", async () => {
     const { dir, head } = makeRepo();
@@ -89,7 +92,7 @@ describe("GitRepoHost.commit", () => {
     sh(dir, "add", "sub/b.txt");
     const before = snapshot(dir);
 
-    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "one\ntwo\n", "new/c.txt": "c\n" }, "try a thing\n\nbecause");
+    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "one\ntwo\n", "new/c.txt": "c\n" }, "try a thing\n\nbecause", AT);
 
     expect(snapshot(dir)).toEqual(before);
     expect(() => readFileSync(join(dir, "new/c.txt"))).toThrow();
@@ -104,7 +107,7 @@ describe("GitRepoHost.commit", () => {
 
   it("keeps the executable bit of an edited executable file; new files are not executable", async () => {
     const { dir, head } = makeRepo();
-    const r = await new GitRepoHost(dir).commit(head, { "run.sh": "#!/bin/sh\necho bye\n", "a.txt": "x\n", "tool.sh": "#!/bin/sh\n" }, "m");
+    const r = await new GitRepoHost(dir).commit(head, { "run.sh": "#!/bin/sh\necho bye\n", "a.txt": "x\n", "tool.sh": "#!/bin/sh\n" }, "m", AT);
     const modes = Object.fromEntries(
       sh(dir, "ls-tree", "-r", r.commit)
         .split("\n")
@@ -116,7 +119,7 @@ describe("GitRepoHost.commit", () => {
   it("handles concurrent commits on the same parent, each with its own tree", async () => {
     const { dir, head } = makeRepo();
     const host = new GitRepoHost(dir);
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => host.commit(head, { [`f${i}.txt`]: `${i}\n`, "a.txt": `a${i}\n` }, `c${i}`)));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => host.commit(head, { [`f${i}.txt`]: `${i}\n`, "a.txt": `a${i}\n` }, `c${i}`, AT)));
     expect(new Set(results.map((r) => r.commit)).size).toBe(8);
     results.forEach((r, i) => {
       expect(sh(dir, "rev-parse", `${r.commit}^`)).toBe(head);
@@ -128,7 +131,7 @@ describe("GitRepoHost.commit", () => {
 
   it("returns the unified diff and line counts from numstat", async () => {
     const { dir, head } = makeRepo();
-    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "1\nX\n3\n4\n", "sub/d.txt": "d1\nd2\n" }, "m");
+    const r = await new GitRepoHost(dir).commit(head, { "a.txt": "1\nX\n3\n4\n", "sub/d.txt": "d1\nd2\n" }, "m", AT);
     expect(r.linesAdded).toBe(4);
     expect(r.linesRemoved).toBe(1);
     expect(r.diff).toContain("diff --git a/a.txt b/a.txt");
@@ -141,7 +144,7 @@ describe("GitRepoHost.commit", () => {
   it("bounds a large diff with a note while counting every line", async () => {
     const { dir, head } = makeRepo();
     const big = Array.from({ length: 3000 }, (_, i) => `line ${i} ${"x".repeat(20)}`).join("\n");
-    const r = await new GitRepoHost(dir).commit(head, { "big.txt": `${big}\n` }, "m");
+    const r = await new GitRepoHost(dir).commit(head, { "big.txt": `${big}\n` }, "m", AT);
     expect(r.linesAdded).toBe(3000);
     expect(r.diff.length).toBeLessThan(20_300);
     expect(r.diff).toMatch(/\[diff truncated: \d+ of \d+ characters shown; run `git diff [0-9a-f]{12} [0-9a-f]{12}`/);
@@ -150,11 +153,11 @@ describe("GitRepoHost.commit", () => {
 
   it("uses the fixed identity only when the repository has no user.email", async () => {
     const withId = makeRepo();
-    const a = await new GitRepoHost(withId.dir).commit(withId.head, { "a.txt": "x\n" }, "m");
+    const a = await new GitRepoHost(withId.dir).commit(withId.head, { "a.txt": "x\n" }, "m", AT);
     expect(sh(withId.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", a.commit)).toBe("Me <me@example.com>|Me <me@example.com>");
 
     const without = makeRepo({ identity: false });
-    const b = await new GitRepoHost(without.dir).commit(without.head, { "a.txt": "x\n" }, "m");
+    const b = await new GitRepoHost(without.dir).commit(without.head, { "a.txt": "x\n" }, "m", AT);
     expect(sh(without.dir, "log", "-1", "--format=%an <%ae>|%cn <%ce>", b.commit)).toBe(
       "autoresearch <autoresearch@localhost>|autoresearch <autoresearch@localhost>",
     );
@@ -163,7 +166,7 @@ describe("GitRepoHost.commit", () => {
   it("refuses paths outside the repository instead of writing them", async () => {
     const { dir, head } = makeRepo();
     for (const bad of ["../evil.txt", "/abs.txt", "sub/../../evil.txt", ".git/config", "sub/.GIT/x", "a//b", "./a.txt", "", "a\\b"]) {
-      const err = await new GitRepoHost(dir).commit(head, { "ok.txt": "fine", [bad]: "x" }, "m").catch((e: unknown) => e);
+      const err = await new GitRepoHost(dir).commit(head, { "ok.txt": "fine", [bad]: "x" }, "m", AT).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SurfaceViolation);
       expect((err as SurfaceViolation).paths).toEqual([bad]);
     }
@@ -172,16 +175,16 @@ describe("GitRepoHost.commit", () => {
   it("refuses to replace a folder with a file or a file with a folder", async () => {
     const { dir, head } = makeRepo();
     const host = new GitRepoHost(dir);
-    await expect(host.commit(head, { sub: "x" }, "m")).rejects.toThrow(
+    await expect(host.commit(head, { sub: "x" }, "m", AT)).rejects.toThrow(
       new EditError("cannot write sub: sub/b.txt is inside a folder of that name at the parent commit", "sub"),
     );
-    await expect(host.commit(head, { "a.txt/x": "x" }, "m")).rejects.toThrow(/cannot write a\.txt\/x: a\.txt is a file at the parent commit/);
-    await expect(host.commit(head, { "sub/deeper/x.txt": "x", "subway.txt": "y" }, "m")).resolves.toMatchObject({ linesAdded: 2 });
+    await expect(host.commit(head, { "a.txt/x": "x" }, "m", AT)).rejects.toThrow(/cannot write a\.txt\/x: a\.txt is a file at the parent commit/);
+    await expect(host.commit(head, { "sub/deeper/x.txt": "x", "subway.txt": "y" }, "m", AT)).resolves.toMatchObject({ linesAdded: 2 });
   });
 
   it("rejects an unknown parent with GitError", async () => {
     const { dir } = makeRepo();
-    await expect(new GitRepoHost(dir).commit("0".repeat(40), { "a.txt": "x" }, "m")).rejects.toThrow(/no such commit/);
+    await expect(new GitRepoHost(dir).commit("0".repeat(40), { "a.txt": "x" }, "m", AT)).rejects.toThrow(/no such commit/);
   });
 });
 
@@ -189,7 +192,7 @@ describe("GitRepoHost reading", () => {
   it("reads files at a commit, exactly, with undefined for missing paths and folders", async () => {
     const { dir, head } = makeRepo();
     const host = new GitRepoHost(dir);
-    const c = await host.commit(head, { "nonl.txt": "no newline", "utf.txt": "héllo ✓\n", "a.txt": "" }, "m");
+    const c = await host.commit(head, { "nonl.txt": "no newline", "utf.txt": "héllo ✓\n", "a.txt": "" }, "m", AT);
     expect(await host.readFiles(c.commit, ["nonl.txt", "utf.txt", "a.txt", "missing.txt", "sub", "sub/b.txt"])).toEqual({
       "nonl.txt": "no newline",
       "utf.txt": "héllo ✓\n",
@@ -215,19 +218,47 @@ describe("GitRepoHost reading", () => {
 });
 
 describe("GitRepoHost branches", () => {
-  it("sets, moves and deletes a branch without touching HEAD", async () => {
+  it("sets, moves and deletes a branch with compare-and-swap, without touching HEAD", async () => {
     const { dir, head } = makeRepo();
     const host = new GitRepoHost(dir);
-    const c = await host.commit(head, { "a.txt": "x\n" }, "m");
-    await host.setBranch("autoresearch/1/best", head);
+    const c = await host.commit(head, { "a.txt": "x\n" }, "m", AT);
+    await host.setBranch("autoresearch/1/best", head, null);
     expect(sh(dir, "rev-parse", "refs/heads/autoresearch/1/best")).toBe(head);
-    await host.setBranch("autoresearch/1/best", c.commit);
+    await host.setBranch("autoresearch/1/best", c.commit, head);
     expect(sh(dir, "rev-parse", "refs/heads/autoresearch/1/best")).toBe(c.commit);
     expect(sh(dir, "symbolic-ref", "HEAD")).toBe("refs/heads/main");
     expect(sh(dir, "rev-parse", "HEAD")).toBe(head);
-    await host.deleteBranch("autoresearch/1/best");
+    expect(await host.branchesUnder("autoresearch/1/")).toEqual(["autoresearch/1/best"]);
+    await host.deleteBranch("autoresearch/1/best", c.commit);
     expect(sh(dir, "branch", "--list", "autoresearch/*")).toBe("");
-    await expect(host.deleteBranch("autoresearch/1/best")).resolves.toBeUndefined();
+    await expect(host.deleteBranch("autoresearch/1/best", c.commit)).resolves.toBeUndefined();
+  });
+
+  it("refuses to move or delete a branch that is not where it is expected, changing nothing", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const mine = await host.commit(head, { "a.txt": "mine\n" }, "m", AT);
+    const theirs = await host.commit(head, { "a.txt": "theirs\n" }, "m", AT);
+    // Another campaign (a linked worktree, a removed .autoresearch/) already uses the name.
+    sh(dir, "branch", "autoresearch/1/best", theirs.commit);
+    const err = await host.setBranch("autoresearch/1/best", mine.commit, null).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BranchConflict);
+    expect(err).toMatchObject({ branch: "autoresearch/1/best", expected: null, actual: theirs.commit });
+    await expect(host.setBranch("autoresearch/1/best", mine.commit, head)).rejects.toBeInstanceOf(BranchConflict);
+    await expect(host.deleteBranch("autoresearch/1/best", head)).rejects.toBeInstanceOf(BranchConflict);
+    expect(sh(dir, "rev-parse", "refs/heads/autoresearch/1/best")).toBe(theirs.commit);
+    // A move that already happened (a step done twice) is not a conflict.
+    await expect(host.setBranch("autoresearch/1/best", theirs.commit, head)).resolves.toBeUndefined();
+  });
+
+  it("makes the same commit when the same step is done twice (dated from the ledger)", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const a = await host.commit(head, { "a.txt": "x\n" }, "same message", AT);
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await host.commit(head, { "a.txt": "x\n" }, "same message", AT);
+    expect(b.commit).toBe(a.commit);
+    expect(sh(dir, "log", "-1", "--format=%aI|%cI", a.commit)).toBe("2026-01-02T03:04:05Z|2026-01-02T03:04:05Z".replace(/Z/g, "+00:00"));
   });
 });
 

@@ -31,7 +31,7 @@ describe("FileLedgerStore", () => {
     expect(await s.read()).toEqual({ events: [], problems: [] });
     const first = await s.append([resumed("a"), { type: "run_started", experiment: 0, commit: "abc", seed: 1 }], 0);
     expect(first).toEqual([
-      { v: 1, seq: 1, at: "2026-01-02T03:04:05.678Z", type: "campaign_resumed", reason: "a" },
+      { v: 1, seq: 1, at: "2026-01-02T03:04:05.678Z", type: "campaign_resumed", reason: "a", restart: true },
       { v: 1, seq: 2, at: "2026-01-02T03:04:05.678Z", type: "run_started", experiment: 0, commit: "abc", seed: 1 },
     ]);
     const second = await s.append([resumed("b")], 2);

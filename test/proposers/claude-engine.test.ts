@@ -8,7 +8,7 @@ import type { Logger } from "../../src/ports.js";
 import { ClaudeProposer } from "../../src/proposers/claude.js";
 import { createProposer } from "../../src/proposers/index.js";
 import { FakeExecutor, FakeRepoHost, fixedClock, MemoryLedgerStore } from "../fakes/index.js";
-import { API_KEY, goodSubmit, message, mockMessages, noSleep, TRAIN, thinking, toolUse } from "./claude-helpers.js";
+import { API_KEY, goodSubmit, message, mockMessages, TRAIN, thinking, toolUse } from "./claude-helpers.js";
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -52,10 +52,10 @@ describe("claude proposer through the engine", () => {
     });
     const { scope, bodies } = mockMessages([{ body: message([thinking("Try a larger rate."), badSubmit]) }, { body: message([goodSubmit()]) }]);
     const state = fold((await ledger.read()).events);
-    const proposer = new ClaudeProposer({ config: state.config, apiKey: API_KEY, sleep: noSleep().sleep });
+    const proposer = new ClaudeProposer({ config: state.config, apiKey: API_KEY });
     const events = await proposeExperiment(
       state,
-      { kind: "propose", experiment: 1, parent: "base" },
+      { kind: "propose", experiment: 1, parent: "base", reserveUsd: 5 },
       { repo, ledger, proposer, executor: new FakeExecutor(repo, () => 1), logger: capturingLogger([]) },
     );
     expect(scope.isDone()).toBe(true);
@@ -74,11 +74,13 @@ describe("claude proposer through the engine", () => {
   });
 
   it("budget exhaustion in the middle of a proposal stops the campaign with its reason, and the spend is recorded", async () => {
+    // One proposal may be in flight beyond the parallel run: it is reserved half of the budget,
+    // spends it on its first call, and makes no second one.
     // $100 per million input tokens: the first call (100 input tokens) costs $0.01, the whole budget.
     const { repo, ledger } = await campaign({ max_cost_usd: 0.01 }, { prices: { "claude-sonnet-5-5": { input: 100, output: 0 } } });
     const { scope } = mockMessages([{ body: message([toolUse("tu_1", "read_file", { path: "eval.mjs" })]) }]);
     const state0 = fold((await ledger.read()).events);
-    const proposer = new ClaudeProposer({ config: state0.config, apiKey: API_KEY, sleep: noSleep().sleep });
+    const proposer = new ClaudeProposer({ config: state0.config, apiKey: API_KEY });
     const { state } = await drive({
       events: (await ledger.read()).events,
       deps: { repo, ledger, proposer, executor: new FakeExecutor(repo, () => 1), logger: capturingLogger([]) },
@@ -87,7 +89,8 @@ describe("claude proposer through the engine", () => {
       tickMs: 5,
     });
     expect(scope.isDone()).toBe(true);
-    expect(state.stopped?.reason).toBe("proposer: cost budget spent ($0.01 of max_cost_usd: 0.01)");
+    expect(state.stopped?.reason).toBe("cost budget spent ($0.01 of max_cost_usd: 0.01)");
+    expect(ledger.events.find((e) => e.type === "experiment_requested")).toMatchObject({ reserved_usd: 0.005 });
     expect(state.costUsd).toBeCloseTo(0.01, 10);
     const failed = ledger.events.find((e) => e.type === "proposal_failed");
     expect(failed).toMatchObject({ type: "proposal_failed", usage: { input_tokens: 100, cost_usd: 0.01 } });
@@ -110,7 +113,7 @@ describe("claude proposer through the engine", () => {
       ]);
       await proposeExperiment(
         state,
-        { kind: "propose", experiment: 1, parent: "base" },
+        { kind: "propose", experiment: 1, parent: "base", reserveUsd: 5 },
         { repo, ledger, proposer, executor: new FakeExecutor(repo, () => 1), logger: capturingLogger(logs) },
       );
       expect(scope.isDone()).toBe(true);

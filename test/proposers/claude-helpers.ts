@@ -78,8 +78,3 @@ export function mockMessages(replies: { status?: number; body: unknown; headers?
   }
   return { scope, bodies, auth };
 }
-
-export const noSleep = () => {
-  const delays: number[] = [];
-  return { delays, sleep: async (ms: number) => void delays.push(ms) };
-};

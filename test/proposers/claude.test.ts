@@ -3,8 +3,8 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Usage } from "../../src/core/events.js";
 import { ProposerError } from "../../src/errors.js";
 import { costOf, DEFAULT_CLAUDE_MODEL, MODELS, modelInfo } from "../../src/proposers/claude/prices.js";
-import { ClaudeProposer, createClaudeProposer, retryDelayMs } from "../../src/proposers/claude.js";
-import { API_KEY, claudeConfig, context, goodSubmit, message, mockMessages, noSleep, thinking, toolUse } from "./claude-helpers.js";
+import { ClaudeProposer, createClaudeProposer } from "../../src/proposers/claude.js";
+import { API_KEY, claudeConfig, context, goodSubmit, message, mockMessages, thinking, toolUse } from "./claude-helpers.js";
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -13,8 +13,8 @@ afterEach(() => {
   nock.cleanAll();
 });
 
-function proposer(config = claudeConfig(), sleep = noSleep().sleep) {
-  return new ClaudeProposer({ config, apiKey: API_KEY, sleep });
+function proposer(config = claudeConfig(), maxRetries?: number) {
+  return new ClaudeProposer({ config, apiKey: API_KEY, ...(maxRetries === undefined ? {} : { maxRetries }) });
 }
 
 describe("claude proposer: the tool loop", () => {
@@ -122,37 +122,25 @@ describe("claude proposer: the tool loop", () => {
 });
 
 describe("claude proposer: API errors", () => {
-  it("retries an overloaded (529) error with backoff, then succeeds", async () => {
-    const { delays, sleep } = noSleep();
+  it("the SDK retries overload (529) and rate limits (429, honouring retry-after-ms), then succeeds", async () => {
     const { scope } = mockMessages([
-      { status: 529, body: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } } },
-      { status: 429, body: { type: "error", error: { type: "rate_limit_error", message: "slow down" } }, headers: { "retry-after-ms": "1234" } },
+      { status: 529, body: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, headers: { "retry-after-ms": "5" } },
+      { status: 429, body: { type: "error", error: { type: "rate_limit_error", message: "slow down" } }, headers: { "retry-after-ms": "250" } },
       { body: message([goodSubmit()]) },
     ]);
-    const p = await proposer(claudeConfig(), sleep).propose(context(claudeConfig()));
+    const started = Date.now();
+    const p = await proposer().propose(context(claudeConfig()));
     expect(scope.isDone()).toBe(true);
     expect(p.title).toBe("Raise learning rate to 0.02");
-    expect(delays).toHaveLength(2);
-    expect(delays[0]).toBeGreaterThanOrEqual(750);
-    expect(delays[0]).toBeLessThanOrEqual(1250);
-    expect(delays[1]).toBe(1234);
+    // The server's retry-after-ms was waited for.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
   it("gives up after the retries with a ProposerError", async () => {
-    const overloaded = { status: 529, body: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } } };
+    const overloaded = { status: 529, body: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, headers: { "retry-after-ms": "1" } };
     const { scope } = mockMessages([overloaded, overloaded, overloaded]);
-    const p = new ClaudeProposer({ config: claudeConfig(), apiKey: API_KEY, sleep: noSleep().sleep, maxRetries: 2 });
-    await expect(p.propose(context(claudeConfig()))).rejects.toThrow(/unavailable after 3 tries: 529 overloaded_error Overloaded/);
+    await expect(proposer(claudeConfig(), 2).propose(context(claudeConfig()))).rejects.toThrow(/unavailable after 3 tries: 529 overloaded_error Overloaded/);
     expect(scope.isDone()).toBe(true);
-  });
-
-  it.each([
-    [1, 1000],
-    [2, 2000],
-    [3, 4000],
-    [10, 30000],
-  ])("backs off exponentially without retry-after: attempt %i -> %i ms (jitter 0.5)", (attempt, ms) => {
-    expect(retryDelayMs(new Error("x"), attempt, () => 0.5)).toBe(ms);
   });
 
   it("turns a refused key into a ProposerError that names the fix", async () => {
@@ -178,8 +166,14 @@ describe("claude proposer: setup and budget", () => {
     expect(p.info.price).toEqual({ input: 1, output: 2, cache_write: 1.25, cache_read: 0.1 });
   });
 
-  it("does not call the API when the budget is spent or is zero", async () => {
-    await expect(proposer().propose(context(claudeConfig(), { costUsd: 5 }))).rejects.toThrow(/cost budget spent \(\$5\.00 of max_cost_usd: 5\)/);
+  it("does not call the API when its allowance is spent, and cannot work at all when the budget is zero", async () => {
+    // Its reservation from the engine is spent: the proposal fails (the campaign may go on).
+    const spent = await proposer().propose(context(claudeConfig(), { costUsd: 1, budgetUsd: 0 }));
+    expect(spent.failure).toMatch(/the cost this proposal may spend is used up \(\$0\.0000 of \$0\.0000\)/);
+    // Without a reservation, what is left of the budget is the allowance.
+    const noneLeft = await proposer().propose(context(claudeConfig(), { costUsd: 5 }));
+    expect(noneLeft.failure).toMatch(/used up/);
+    // A zero budget: the proposer cannot work at all (a ProposerError, which stops the campaign).
     await expect(proposer(claudeConfig({}, {}, { max_cost_usd: 0 })).propose(context(claudeConfig({}, {}, { max_cost_usd: 0 })))).rejects.toThrow(
       /max_cost_usd is 0.*proposer\.kind: mutate/,
     );

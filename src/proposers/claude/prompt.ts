@@ -33,7 +33,9 @@ export function rulesText(ctx: ProposalContext): string {
     "2. One idea per experiment, so the measurement says what worked. Keep the diff small: prefer search/replace edits whose search text occurs exactly once in the file as shown; write a whole file only when it is small.",
     `3. Time box: each run is killed after ${c.budget.experiment_timeout} seconds. A change that makes a run slower risks a timeout, which counts as a failure.`,
     "4. Simplicity: all else equal, simpler is better. A tiny gain that adds much code is not worth it; removing code for an equal result is a win" +
-      (c.accept.prefer_simpler ? " (a change within the noise that removes more lines than it adds is kept)." : "."),
+      (c.accept.prefer_simpler
+        ? " (a change that removes more lines of code than it adds, blank and comment lines not counted, is kept when repeated runs show it is no worse than a small margin; deleting comments or blank lines does not count)."
+        : "."),
     `5. The evaluation is off limits: do not change how ${c.metric.name} is computed or printed, do not special-case the evaluation data, and do not try to read it.${c.eval ? ` The evaluation (\`${c.eval}\`) runs with the files outside the editable surface restored.` : ""}`,
     "6. No new dependencies: use only what the code already imports or the language's standard library.",
     "7. Do not repeat an experiment already tried or in flight unless you say in the hypothesis why it should turn out differently now.",
