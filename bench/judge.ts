@@ -20,9 +20,13 @@
  * - greedy_false_keep_rate: autoresearch's keep-if-better (judge with repeats: 1) on the same
  *   no-effect candidates' first runs against the base commit's 3-run mean; `moving_baseline_rate`
  *   is a separate greedy campaign in which each keep makes that one run the baseline.
+ * - simpler_false_keep_rate_1sigma_worse: a candidate that removes code (prefer_simpler) and is
+ *   truly 1 sigma worse, judged as the planner does with simpler_margin = 0.25 sigma (a margin
+ *   small next to the noise, so keeping it is a false keep); `previous_rule` is the rule it
+ *   replaced (kept unless shown worse) on the same runs.
  */
-import { judge } from "../src/core/judge.js";
-import { robustPooledNoise } from "../src/core/stats.js";
+import { judge, oneSidedP } from "../src/core/judge.js";
+import { mean, robustPooledNoise } from "../src/core/stats.js";
 import { createRng, type Rng } from "../src/proposers/rng.js";
 import { type BenchResult, round } from "./result.js";
 
@@ -132,6 +136,57 @@ function greedyMovingCampaign(rng: Rng, t: { candidates: number; keeps: number }
   }
 }
 
+/** Runs of a simpler candidate and of its baseline, judged like the planner does; noise pooled over a few earlier experiments. */
+const SIMPLER_TRIALS = 20_000;
+/** The margin of the equivalence test, in noise sigmas: small next to the run-to-run noise. */
+const SIMPLER_MARGIN_SIGMAS = 0.25;
+
+/**
+ * prefer_simpler: how often a simpler candidate (removes more lines of code than it adds) whose true
+ * mean is `worse` sigmas worse is kept, by the cascade with the equivalence test, and by the rule
+ * it replaced (kept unless shown worse).
+ */
+function simplerKeepRate(worse: number, seed: string): { rate: number; oldRule: number; runs: number } {
+  const rng = createRng(seed);
+  let keeps = 0;
+  let oldKeeps = 0;
+  let runs = 0;
+  for (let t = 0; t < SIMPLER_TRIALS; t++) {
+    const baseline = Array.from({ length: BASELINE_REPEATS }, () => rng.normal());
+    // A campaign a few experiments in: noise pooled over the baseline and 4 earlier candidates.
+    const groups: number[][] = [baseline, ...Array.from({ length: 4 }, () => Array.from({ length: REPEATS }, () => rng.normal()))];
+    const cand = [worse + rng.normal()];
+    const input = (candidate: readonly number[]) => ({
+      goal: "minimize" as const,
+      baseline,
+      candidate,
+      repeats: REPEATS,
+      minImprovement: 0,
+      confidence: CONFIDENCE,
+      noise: robustPooledNoise(groups, [candidate]),
+      preferSimpler: true,
+      simplerMargin: SIMPLER_MARGIN_SIGMAS,
+      linesAdded: 1,
+      linesRemoved: 3,
+    });
+    let j = judge(input(cand));
+    if (j.decision === "more_runs") {
+      while (cand.length < REPEATS) cand.push(worse + rng.normal());
+      j = judge(input(cand));
+    }
+    runs += cand.length;
+    if (j.decision === "keep") keeps++;
+    // The old rule on the same runs: kept unless significantly worse.
+    if (cand.length === REPEATS) {
+      const noise = robustPooledNoise(groups, [cand]);
+      const se = Math.sqrt(noise.variance) * Math.sqrt(1 / baseline.length + 1 / cand.length);
+      const improvement = mean(baseline) - mean(cand);
+      if (improvement > 0 ? oneSidedP(improvement, se, noise.df) < 1 - CONFIDENCE : oneSidedP(-improvement, se, noise.df) >= 1 - CONFIDENCE) oldKeeps++;
+    }
+  }
+  return { rate: keeps / SIMPLER_TRIALS, oldRule: oldKeeps / SIMPLER_TRIALS, runs: runs / SIMPLER_TRIALS };
+}
+
 /** Standard error of a per-candidate rate, clustered by campaign: the spread of the campaigns' rates over sqrt(campaigns). */
 function stderrOf(counts: readonly number[]): number {
   const n = counts.length;
@@ -165,7 +220,24 @@ export function judgeBenchmarks(): BenchResult[] {
   const runsPow = pow.runs / pow.candidates;
   const powerAt = (i: number) => (pow.keepsAt[i] ?? 0) / POWER_CAMPAIGNS;
   const falseKeepAt = (i: number) => (nul.keepsAt[i] ?? 0) / NULL_CAMPAIGNS;
+  const simpler = simplerKeepRate(1, "bench:judge:simpler:1");
+  const simplerHalf = simplerKeepRate(0.5, "bench:judge:simpler:0.5");
+  const simplerEqual = simplerKeepRate(0, "bench:judge:simpler:0");
   return [
+    {
+      name: "simpler_false_keep_rate_1sigma_worse",
+      value: round(simpler.rate),
+      unit: "ratio",
+      better: "lower",
+      goal: "<= 0.05",
+      pass: simpler.rate <= 0.05,
+      trials: SIMPLER_TRIALS,
+      margin_sigma: SIMPLER_MARGIN_SIGMAS,
+      previous_rule: round(simpler.oldRule),
+      at_half_sigma_worse: round(simplerHalf.rate),
+      equal_change_keep_rate: round(simplerEqual.rate),
+      runs_per_candidate: round(simpler.runs),
+    },
     {
       name: "judge_false_keep_rate",
       value: round(falseKeep),

@@ -238,6 +238,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const { ledger, events, id } = await openCampaign(opts, log);
     await lock.update({ campaign: id });
     const state0 = fold(events);
+    for (const p of state0.problems) log.warn(`the ledger has an event that contradicts an earlier one: ${p}`);
     const config = state0.config;
     const deps = {
       repo: new GitRepoHost(root),

@@ -247,6 +247,7 @@ export function buildProgram(state: { code: number }): Command {
       for (const p of problems) process.stderr.write(`warning: ${ledger.file} line ${p.line}: ${p.message} (not included in the report)\n`);
       if (events.length === 0) throw new RepoStateError(`campaign ${id} has no events`);
       const s = fold(events);
+      for (const p of s.problems) process.stderr.write(`warning: ${ledger.file}: ${p}\n`);
       const path = await writeReport(root, id, s);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...summarize(s), report: path })}\n`);
       else if (flags.out) {

@@ -134,12 +134,22 @@ export function exhaustedReason(s: CampaignState): string | undefined {
   return undefined;
 }
 
+/** The most any one proposal has cost so far (0 before any reported). */
+function largestProposalCost(s: CampaignState): number {
+  let largest = 0;
+  for (const e of s.experiments) if (e?.usage) largest = Math.max(largest, e.usage.cost_usd);
+  return largest;
+}
+
 /**
- * LLM spend to set aside for one more proposal: an equal share of what is left among the proposals
- * that can be in flight at once (parallel + 1), never more than what no other proposal holds. Zero
- * for proposers that do not spend. A proposal may not spend beyond its reservation, and a process
- * that dies leaves its reservation counted as spent, so concurrent and crashed proposals cannot
- * overspend the budget (see docs/lifecycle.md, "Cost").
+ * LLM spend to set aside for one more proposal; 0 means "do not propose now" for a proposer that
+ * spends (none of its kind is reserved for). A proposal stops calling the model once it has spent
+ * its reservation, and a process that dies leaves its reservation counted as spent.
+ *
+ * Proposals run side by side only while an equal share of what is left (among the parallel + 1
+ * that can be in flight) could pay for twice the most expensive proposal so far. Before any
+ * proposal has reported, and near the end of the budget, one proposal runs at a time with all that
+ * is left, so the budget is exceeded by at most the one model turn that crosses it.
  */
 export function proposalReservation(s: CampaignState): number {
   const b = s.config.budget;
@@ -147,7 +157,10 @@ export function proposalReservation(s: CampaignState): number {
   const left = b.max_cost_usd - s.costUsd;
   const unreserved = left - s.reservedUsd;
   if (unreserved <= 0) return 0;
-  return Math.min(unreserved, left / (b.parallel + 1));
+  const share = left / (b.parallel + 1);
+  const largest = largestProposalCost(s);
+  if (largest > 0 && share >= 2 * largest) return Math.min(unreserved, share);
+  return s.reservedUsd > 0 ? 0 : unreserved;
 }
 
 function failedRunReason(r: RunState): string {

@@ -168,7 +168,7 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
   }
 }
 
-/** The run_finished event of a result (undefined for a cancelled run, which is run again). */
+/** The run_finished event of a result (a cancelled one too: it says the seed is to be run again). */
 export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
   return {
     type: "run_finished",
@@ -194,6 +194,17 @@ export function runsStarted(cmd: Of<"start_runs">, executor: Executor, now: Date
     seed,
     ...(lease ? { lease_until: lease } : {}),
   }));
+}
+
+/**
+ * Whether a result is news to the ledger: false when the run already has a result (a redelivered
+ * webhook, a late result of a run handed out twice, a second replica), so the driver does not
+ * append it. `fold` ignores such a duplicate too, but the ledger then says it once.
+ */
+export function isNewResult(s: CampaignState, spec: Pick<RunSpec, "experiment" | "commit" | "seed">): boolean {
+  const e = s.experiments[spec.experiment];
+  if (!e) return false;
+  return !e.runs.some((r) => r.commit === spec.commit && r.seed === spec.seed && r.status !== "running" && r.status !== "cancelled");
 }
 
 /** The run specs of a start_runs command. */

@@ -140,11 +140,14 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
         ]);
         track(key, proposeExperiment(state, cmd, deps, runAbort.signal).then(append));
         return;
+      // Verdicts and rebases are a few quick git operations, done in line: each plan then sees the
+      // best they leave. In the background, a second keep could start from a best the first is
+      // moving, and its branch move would fail the compare-and-swap.
       case "judge":
-        track(key, applyVerdict(state, cmd, deps).then(append));
+        await append(await applyVerdict(state, cmd, deps));
         return;
       case "rebase":
-        track(key, rebaseExperiment(state, cmd, deps).then(append));
+        await append(await rebaseExperiment(state, cmd, deps));
         return;
       case "run_lost":
         await append(runLost(cmd));
@@ -165,8 +168,9 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
         if (inflight.has(commandKey(cmd)) || state.stopped) continue;
         await start(cmd);
         launched++;
-        // A command changes the state the rest were planned on: plan again from the new state.
-        if (cmd.kind !== "judge" && cmd.kind !== "rebase") break;
+        // A command changes the state the rest were planned on: plan again from the new state
+        // (a discard changes nothing the rest depend on).
+        if (!(cmd.kind === "judge" && cmd.verdict === "discard")) break;
       }
       if (state.stopped && !busy()) break;
       if (launched > 0 || settled) continue;

@@ -1,6 +1,6 @@
 /** Interrupting `autoresearch run` (Ctrl-C, kill -9) and resuming it from the ledger, torn and corrupt ledgers included. */
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   countFinished,
   duplicateRuns,
   ensureBuilt,
+  git,
   hasStack,
   lastLine,
   ledgerPath,
@@ -84,10 +85,65 @@ describe("Ctrl-C, then run --resume", () => {
     expect(duplicateRuns(after)).toEqual([]);
     expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i + 1));
 
-    // A finished campaign cannot be resumed again.
+    // A finished campaign cannot be resumed again as it is; the message says how to extend it.
     const again = await cli(root.dir, repo, ["run", "--resume"]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain("campaign 1 has already finished");
+    expect(again.stderr).toContain("campaign 1 has already finished (max_experiments reached (4)); extend it with a larger budget");
+  }, 90_000);
+});
+
+describe("run --resume with flags", () => {
+  it("extends a stopped campaign with --max-experiments (recorded as a budget change), refuses --goal and --config, and refuses a budget that changes nothing", async () => {
+    const repo = await makeRepo(root.dir, "extend", { "train.mjs": trainScript(), ".github/autoresearch.yml": configYaml({ maxExperiments: 2 }) });
+    const first = await cli(root.dir, repo, ["run", "--json"]);
+    expect(first.code, first.all).toBe(0);
+    expect(JSON.parse(lastLine(first.stdout))).toMatchObject({ experiments: 2, stopped: "max_experiments reached (2)" });
+    const before = await readFile(ledgerPath(repo), "utf8");
+
+    for (const [flags, message] of [
+      [["--goal", "something else"], "--goal cannot change the goal of a campaign being resumed"],
+      [["--config", ".github/autoresearch.yml"], "--config cannot change the configuration of a campaign being resumed"],
+      [["--max-experiments", "2"], "campaign 1 cannot go on with that budget: max_experiments reached (2)"],
+    ] as const) {
+      const refused = await cli(root.dir, repo, ["run", "--resume", ...flags]);
+      expect(refused.code, refused.all).toBe(2);
+      expect(refused.stderr).toContain(message);
+      expect(hasStack(refused.stderr)).toBe(false);
+    }
+    // A refusal writes nothing.
+    expect(await readFile(ledgerPath(repo), "utf8")).toBe(before);
+
+    const extended = await cli(root.dir, repo, ["run", "--resume", "--max-experiments", "4", "--json"]);
+    expect(extended.code, extended.all).toBe(0);
+    expect(extended.stderr).toContain("budget changed: max_experiments: 4");
+    expect(JSON.parse(lastLine(extended.stdout))).toMatchObject({ campaign: "1", experiments: 4, stopped: "max_experiments reached (4)" });
+    const events = await readLedger(repo);
+    expect(events.filter((e) => e.type === "budget_changed")).toEqual([expect.objectContaining({ budget: { max_experiments: 4 } })]);
+    expect(duplicateRuns(events)).toEqual([]);
+  }, 90_000);
+});
+
+describe("campaign ids and branches", () => {
+  it("never reuses an id whose branches exist: not after .autoresearch/ is removed, not from a linked worktree", async () => {
+    const repo = await makeRepo(root.dir, "ids", { "train.mjs": trainScript(), ".github/autoresearch.yml": configYaml({ maxExperiments: 1 }) });
+    expect((await cli(root.dir, repo, ["run"])).code).toBe(0);
+    const best1 = await git(repo, ["rev-parse", "autoresearch/1/best"]);
+    await rm(join(repo, ".autoresearch"), { recursive: true, force: true });
+    const second = await cli(root.dir, repo, ["run", "--json"]);
+    expect(second.code, second.all).toBe(0);
+    expect(JSON.parse(lastLine(second.stdout))).toMatchObject({ campaign: "2" });
+    expect(await git(repo, ["rev-parse", "autoresearch/1/best"])).toBe(best1);
+
+    // A linked worktree shares the refs but has its own .autoresearch/.
+    const linked = join(root.dir, "ids-linked");
+    await git(repo, ["worktree", "add", "-q", "-b", "linked", linked, "main"]);
+    const third = await cli(root.dir, linked, ["run", "--json"]);
+    expect(third.code, third.all).toBe(0);
+    expect(JSON.parse(lastLine(third.stdout))).toMatchObject({ campaign: "3" });
+    expect(await git(repo, ["rev-parse", "autoresearch/1/best"])).toBe(best1);
+    expect(await git(repo, ["for-each-ref", "--format=%(refname:short)", "refs/heads/autoresearch/"])).toBe(
+      ["autoresearch/1/best", "autoresearch/2/best", "autoresearch/3/best"].join("\n"),
+    );
   }, 90_000);
 });
 

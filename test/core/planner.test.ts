@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../../src/core/events.js";
-import { type Command, experimentsSinceKeep, plan, proposalReservation, requestedCount } from "../../src/core/planner.js";
+import { type Command, experimentsSinceKeep, plan, requestedCount } from "../../src/core/planner.js";
 import { activeMs, fold, tally } from "../../src/core/state.js";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
@@ -391,18 +391,30 @@ describe("plan: cost reservations", () => {
   const claude = (budget: Record<string, unknown>) =>
     ({ ...config({ budget: budget as ConfigInput["budget"] }), proposer: { kind: "claude", model: "claude-sonnet-5-5" } }) as ConfigInput;
 
-  it("reserves an equal share of what is left for each proposal, never more than is unreserved", () => {
-    const l = new Ledger(claude({ parallel: 2, max_cost_usd: 3, max_experiments: 10 })).baseline(1, 1, 1);
-    const proposals = l.plan().filter((c): c is Extract<Command, { kind: "propose" }> => c.kind === "propose");
-    expect(proposals.map((c) => c.reserveUsd)).toEqual([1, 1, 1]);
-    // With $2.50 reserved by proposals in flight, only $0.50 is left to reserve.
-    l.add(
-      { type: "experiment_requested", experiment: 1, parent: "c0", reserved_usd: 1.25 },
-      { type: "experiment_requested", experiment: 2, parent: "c0", reserved_usd: 1.25 },
-    );
+  /** A ledger whose experiment 1 was proposed at `cost`, with `reserved` held by proposals in flight. */
+  const history = (budget: Record<string, unknown>, cost: number, inFlight: number[] = []) => {
+    const l = new Ledger(claude({ max_experiments: 50, patience: 50, ...budget })).baseline(1, 1, 1).proposed(1);
+    // proposed() records no usage: add the cost of experiment 1 through a second experiment's failure.
+    l.add({ type: "experiment_requested", experiment: 2, parent: "c0" }, { type: "proposal_failed", experiment: 2, reason: "r", usage: { cost_usd: cost } });
+    for (const [i, r] of inFlight.entries()) l.add({ type: "experiment_requested", experiment: 3 + i, parent: "c0", reserved_usd: r });
+    return l;
+  };
+
+  it.each<[string, Record<string, unknown>, number, number[], number[]]>([
+    ["before any proposal reported: one at a time, with all that is left", { parallel: 2, max_cost_usd: 3 }, 0, [], [3]],
+    ["plenty left: an equal share each among parallel + 1 (two wanted: one run slot is taken)", { parallel: 2, max_cost_usd: 3 }, 0.1, [], [0.9667, 0.9667]],
+    ["share below twice the largest proposal: one at a time", { parallel: 2, max_cost_usd: 3 }, 0.6, [], [2.4]],
+    ["one at a time, and one is in flight: none", { parallel: 2, max_cost_usd: 3 }, 0.6, [2.4], []],
+    ["shares, some held by proposals in flight: only what is unreserved", { parallel: 2, max_cost_usd: 3 }, 0.1, [0.9667, 0.9667, 0.9], []],
+  ])("%s", (_name, budget, cost, inFlight, want) => {
+    const l = history(budget, cost, inFlight);
+    const reserves = l
+      .plan()
+      .flatMap((c) => (c.kind === "propose" ? [c.reserveUsd] : []))
+      .map((r) => Number(r.toFixed(4)));
+    expect(reserves).toEqual(want);
     const s = fold(l.events);
-    expect(s.reservedUsd).toBe(2.5);
-    expect(proposalReservation(s)).toBeCloseTo(0.5, 12);
+    expect(s.reservedUsd + s.costUsd + reserves.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 + 1e-9);
   });
 
   it("a proposal's spend replaces its reservation; a crash leaves the reservation counted as spent", () => {

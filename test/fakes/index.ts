@@ -17,6 +17,7 @@ import type {
   RunRunner,
   RunSpec,
 } from "../../src/ports.js";
+import { sleep } from "../../src/sleep.js";
 
 export class FakeRepoHost implements RepoHost {
   commits = new Map<string, Record<string, string>>();
@@ -99,7 +100,7 @@ export class FakeExecutor implements Executor, RunRunner {
   ) {}
   async run(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
     this.calls.push(spec);
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.delayMs) await sleep(this.delayMs, signal);
     if (signal.aborted) return { status: "cancelled", metric: null, seconds: 0, exitCode: null, reason: "cancelled", tail: "" };
     const m = this.metric(this.repo.tree(spec.commit), spec.seed);
     if (typeof m !== "number") return m;

@@ -8,7 +8,7 @@ import type { Logger } from "../../src/ports.js";
 import { ClaudeProposer } from "../../src/proposers/claude.js";
 import { createProposer } from "../../src/proposers/index.js";
 import { FakeExecutor, FakeRepoHost, fixedClock, MemoryLedgerStore } from "../fakes/index.js";
-import { API_KEY, goodSubmit, message, mockMessages, TRAIN, thinking, toolUse } from "./claude-helpers.js";
+import { API, API_KEY, goodSubmit, message, mockMessages, TRAIN, thinking, toolUse } from "./claude-helpers.js";
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -74,8 +74,8 @@ describe("claude proposer through the engine", () => {
   });
 
   it("budget exhaustion in the middle of a proposal stops the campaign with its reason, and the spend is recorded", async () => {
-    // One proposal may be in flight beyond the parallel run: it is reserved half of the budget,
-    // spends it on its first call, and makes no second one.
+    // The first proposal runs alone with the whole budget reserved, spends it on its first call,
+    // and makes no second one.
     // $100 per million input tokens: the first call (100 input tokens) costs $0.01, the whole budget.
     const { repo, ledger } = await campaign({ max_cost_usd: 0.01 }, { prices: { "claude-sonnet-5-5": { input: 100, output: 0 } } });
     const { scope } = mockMessages([{ body: message([toolUse("tu_1", "read_file", { path: "eval.mjs" })]) }]);
@@ -90,10 +90,41 @@ describe("claude proposer through the engine", () => {
     });
     expect(scope.isDone()).toBe(true);
     expect(state.stopped?.reason).toBe("cost budget spent ($0.01 of max_cost_usd: 0.01)");
-    expect(ledger.events.find((e) => e.type === "experiment_requested")).toMatchObject({ reserved_usd: 0.005 });
+    expect(ledger.events.find((e) => e.type === "experiment_requested")).toMatchObject({ reserved_usd: 0.01 });
     expect(state.costUsd).toBeCloseTo(0.01, 10);
     const failed = ledger.events.find((e) => e.type === "proposal_failed");
     expect(failed).toMatchObject({ type: "proposal_failed", usage: { input_tokens: 100, cost_usd: 0.01 } });
+  });
+
+  it("a campaign of proposals that never submit spends at most one model turn beyond max_cost_usd", async () => {
+    // $700 per million input tokens: each call (100 input tokens) costs $0.07.
+    const { repo, ledger } = await campaign(
+      { max_cost_usd: 1, parallel: 2, max_experiments: 20, patience: 20 },
+      { prices: { "claude-sonnet-5-5": { input: 700, output: 0 } } },
+    );
+    let calls = 0;
+    const scope = nock(API)
+      .persist()
+      .post("/v1/messages")
+      .reply(() => {
+        calls++;
+        return [200, message([toolUse(`tu_${calls}`, "read_file", { path: "eval.mjs" })])];
+      });
+    const state0 = fold((await ledger.read()).events);
+    const proposer = new ClaudeProposer({ config: state0.config, apiKey: API_KEY });
+    const { state } = await drive({
+      events: (await ledger.read()).events,
+      deps: { repo, ledger, proposer, executor: new FakeExecutor(repo, () => 1), logger: capturingLogger([]) },
+      clock: fixedClock(),
+      signal: new AbortController().signal,
+      tickMs: 5,
+    });
+    scope.persist(false);
+    expect(state.stopped?.reason).toMatch(/^cost budget spent/);
+    // What the ledger recorded is what the API was paid for.
+    expect(state.costUsd).toBeCloseTo(calls * 0.07, 10);
+    expect(state.costUsd).toBeGreaterThanOrEqual(1);
+    expect(state.costUsd).toBeLessThan(1 + 0.07);
   });
 
   it("neither the API key nor a GitHub token reaches a request body, a trace or a log", async () => {

@@ -1,0 +1,335 @@
+/**
+ * A property test of the planner and fold as a webhook-driven driver uses them: fast-check picks
+ * the interleaving of planning, run results (some delivered twice, some late from a process that
+ * died), proposals arriving, crashes with resumes, and time passing leases. Whatever the order,
+ * the ledger never holds two keeps on one parent, more experiments than the budget, or a seed
+ * twice for one commit; the branches agree with the state; and the campaign always finishes.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ConfigInput } from "../../src/core/config.js";
+import type { LedgerEvent, NewEventInput } from "../../src/core/events.js";
+import { campaignBranch } from "../../src/core/names.js";
+import { type Command, plan } from "../../src/core/planner.js";
+import { type CampaignState, fold } from "../../src/core/state.js";
+import {
+  applyVerdict,
+  isNewResult,
+  proposalLost,
+  proposeExperiment,
+  rebaseExperiment,
+  runFinished,
+  runLost,
+  runSpecs,
+  runsStarted,
+} from "../../src/engine/steps.js";
+import { drive } from "../../src/local/driver.js";
+import { type Executor, type RunSpec, silentLogger } from "../../src/ports.js";
+import { createRng } from "../../src/proposers/rng.js";
+import { FakeExecutor, FakeRepoHost, MemoryLedgerStore, ScriptedProposer } from "../fakes/index.js";
+
+type Step =
+  | { kind: "plan" }
+  | { kind: "deliver"; pick: number; twice: boolean }
+  | { kind: "propose"; pick: number }
+  | { kind: "crash" }
+  | { kind: "late"; pick: number }
+  | { kind: "tick"; minutes: number }
+  /** A run whose result never arrives (a lost webhook): only a lease finds it. */
+  | { kind: "drop"; pick: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ kind: "plan" as const }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("deliver" as const), pick: fc.nat(), twice: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("propose" as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "crash" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("late" as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("tick" as const), minutes: fc.integer({ min: 1, max: 90 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), pick: fc.nat() }) },
+);
+
+const settings = fc.record({
+  parallel: fc.integer({ min: 1, max: 4 }),
+  maxExperiments: fc.integer({ min: 1, max: 7 }),
+  repeats: fc.integer({ min: 1, max: 3 }),
+  baselineRepeats: fc.integer({ min: 1, max: 3 }),
+  /** Noise of a run, relative to the spread of the candidates. */
+  noise: fc.constantFrom(0, 0.01, 0.3),
+  /** Runs handed out with a lease (as on GitHub) or without (as locally). */
+  lease: fc.boolean(),
+});
+
+type Settings = typeof settings extends fc.Arbitrary<infer T> ? T : never;
+
+/** An executor that hands runs out and lets the test deliver them; leases like the App's. */
+class Handout implements Executor {
+  constructor(readonly leaseSeconds: number | undefined) {}
+  async start(): Promise<void> {}
+}
+
+async function simulate(cfg: Settings, steps: Step[]) {
+  const config: ConfigInput = {
+    metric: { name: "loss", goal: "minimize" },
+    run: "true",
+    editable: ["train.py"],
+    budget: { parallel: cfg.parallel, max_experiments: cfg.maxExperiments, patience: 50, max_hours: 1000 },
+    accept: { repeats: cfg.repeats, baseline_repeats: cfg.baselineRepeats, prefer_simpler: false },
+  };
+  const repo = new FakeRepoHost({ "train.py": "X = 0.5\n" });
+  repo.branches.set(campaignBranch("7"), "base");
+  const ledger = new MemoryLedgerStore();
+  let now = new Date("2026-01-01T00:00:00Z");
+  const append = async (evs: NewEventInput[]) => {
+    if (evs.length) await ledger.append(evs, ledger.events.at(-1)?.seq ?? 0);
+  };
+  await append([{ type: "campaign_started", campaign: "7", config, base_commit: "base", goal: "g", source: "label" }]);
+  // The metric: X plus seeded noise; X is drawn per experiment, so some candidates win.
+  const metric = (files: Record<string, string>, seed: number) =>
+    Number(/X = (\S+)/.exec(files["train.py"] ?? "")?.[1]) + cfg.noise * createRng(`n${seed}`).normal();
+  const runner = new FakeExecutor(repo, metric);
+  const proposer = new ScriptedProposer([
+    (ctx) => ({
+      title: `X ${ctx.experiment}`,
+      hypothesis: "h",
+      trace: "t",
+      edits: [{ kind: "write", path: "train.py", content: `X = ${createRng(`x${ctx.experiment}`).uniform()}\n` }],
+    }),
+  ]);
+  const executor = new Handout(cfg.lease ? 600 : undefined);
+  const deps = { repo, ledger, executor, proposer, logger: silentLogger };
+  const state = () => fold(ledger.events);
+  let inFlight: RunSpec[] = [];
+  const dead: RunSpec[] = [];
+  let proposals: Extract<Command, { kind: "propose" }>[] = [];
+
+  const deliver = async (spec: RunSpec) => {
+    const r = await runner.run(spec, new AbortController().signal);
+    // What the App does with a result: append it only if the run has none yet.
+    if (isNewResult(state(), spec)) await append([runFinished(spec, r)]);
+  };
+
+  /**
+   * Executes every command of one plan, in order, as a naive driver would: the plan itself must be
+   * safe to carry out whole (at most one keep, nothing that a keep in it makes stale).
+   */
+  const execute = async (): Promise<boolean> => {
+    const s = state();
+    const cmds = plan(s, now);
+    for (const cmd of cmds) {
+      switch (cmd.kind) {
+        case "stop":
+          await append([{ type: "campaign_stopped", reason: cmd.reason }]);
+          return true;
+        case "start_runs":
+          await append(runsStarted(cmd, executor, now));
+          inFlight.push(...runSpecs(s, cmd));
+          break;
+        case "propose":
+          await append([
+            { type: "experiment_requested", experiment: cmd.experiment, parent: cmd.parent, lease_until: new Date(now.getTime() + 1_800_000).toISOString() },
+          ]);
+          proposals.push(cmd);
+          break;
+        case "judge":
+          await append(await applyVerdict(s, cmd, deps));
+          break;
+        case "rebase":
+          await append(await rebaseExperiment(s, cmd, deps));
+          break;
+        case "run_lost":
+          await append(runLost(cmd));
+          break;
+        case "proposal_lost":
+          await append(proposalLost(cmd));
+          break;
+      }
+    }
+    return cmds.length > 0;
+  };
+
+  const doStep = async (st: Step) => {
+    if (state().stopped) return;
+    switch (st.kind) {
+      case "plan":
+        await execute();
+        return;
+      case "deliver": {
+        if (inFlight.length === 0) return;
+        const spec = inFlight.splice(st.pick % inFlight.length, 1)[0] as RunSpec;
+        await deliver(spec);
+        if (st.twice) await deliver(spec);
+        return;
+      }
+      case "late": {
+        if (dead.length === 0) return;
+        await deliver(dead.splice(st.pick % dead.length, 1)[0] as RunSpec);
+        return;
+      }
+      case "propose": {
+        if (proposals.length === 0) return;
+        const cmd = proposals.splice(st.pick % proposals.length, 1)[0] as Extract<Command, { kind: "propose" }>;
+        const cur = state();
+        // A proposal given up, or asked for again and answered, is not answered twice.
+        if (cur.experiments[cmd.experiment]?.phase !== "proposing") return;
+        await append(await proposeExperiment(cur, cmd, deps));
+        return;
+      }
+      case "crash":
+        // The process dies: what it held in flight is gone, though a run may still report late.
+        dead.push(...inFlight);
+        inFlight = [];
+        proposals = [];
+        await append([{ type: "campaign_resumed", reason: "restart", restart: true }]);
+        return;
+      case "tick":
+        now = new Date(now.getTime() + st.minutes * 60_000);
+        return;
+      case "drop":
+        // Locally a run's process always reports (or a restart cancels it): only leased runs get lost.
+        if (cfg.lease && inFlight.length) inFlight.splice(st.pick % inFlight.length, 1);
+        return;
+    }
+  };
+
+  for (const st of steps) {
+    await doStep(st);
+    check(state(), ledger.events, repo, cfg.maxExperiments);
+  }
+  // Drain: whatever happened, the campaign finishes once everything handed out reports. Results
+  // are delivered in batches before each plan, so several candidates can pass at once.
+  for (let i = 0; i < 2000 && !state().stopped; i++) {
+    while (inFlight.length) await doStep({ kind: "deliver", pick: 0, twice: false });
+    if (await execute()) continue;
+    if (proposals.length) await doStep({ kind: "propose", pick: 0 });
+    else now = new Date(now.getTime() + 600_000);
+    check(state(), ledger.events, repo, cfg.maxExperiments);
+  }
+  const end = state();
+  // It finishes on its budget (or because every baseline run was lost), never by stalling until
+  // the clock runs out.
+  expect(end.stopped?.reason, "the campaign finishes on its budget").toMatch(
+    /^(max_experiments reached|patience exhausted|the baseline failed: run \(seed \d+\) was lost)/,
+  );
+  check(end, ledger.events, repo, cfg.maxExperiments);
+}
+
+/** The invariants, on the ledger itself and on what it folds to. */
+function check(s: CampaignState, events: LedgerEvent[], repo: FakeRepoHost, maxExperiments: number): void {
+  // Keeps form a chain: each kept experiment's parent is the best it replaced.
+  const kept = s.experiments.filter((e) => e && e.experiment > 0 && e.phase === "kept").sort((a, b) => (a.verdict?.seq ?? 0) - (b.verdict?.seq ?? 0));
+  let best = s.baseCommit;
+  for (const e of kept) {
+    expect(e.parent, `keep of experiment ${e.experiment} on its parent`).toBe(best);
+    best = e.commit;
+  }
+  expect(s.best.commit).toBe(best);
+  expect(repo.branches.get(campaignBranch(s.campaign))).toBe(best);
+  // Never more experiments than the budget.
+  const numbers = new Set(events.flatMap((e) => (e.type === "experiment_requested" ? [e.experiment] : [])));
+  expect(numbers.size).toBeLessThanOrEqual(maxExperiments);
+  // Never a seed twice for one commit, in the ledger itself (cancelled runs are run again).
+  const results = events.flatMap((e) => (e.type === "run_finished" && e.status !== "cancelled" ? [`${e.experiment}:${e.commit}:${e.seed}`] : []));
+  expect(results.length, `duplicate results: ${results.filter((r, i) => results.indexOf(r) !== i).join(", ")}`).toBe(new Set(results).size);
+  expect(s.problems).toEqual([]);
+  // Branches: the best, and one per experiment still being measured.
+  const measuring = s.experiments.filter((e) => e && e.experiment > 0 && e.phase === "running").map((e) => e.branch);
+  expect([...repo.branches.keys()].sort()).toEqual([campaignBranch(s.campaign), ...measuring].sort());
+}
+
+describe("campaign property: planner and fold under any interleaving", () => {
+  it("keeps its promises whatever the order of results, redeliveries, crashes and leases", async () => {
+    await fc.assert(
+      fc.asyncProperty(settings, fc.array(step, { maxLength: 120 }), async (cfg, steps) => {
+        await simulate(cfg, steps);
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 150) },
+    );
+  }, 120_000);
+});
+
+describe("campaign property: the local driver, interrupted and resumed at random", () => {
+  it("holds the state that the ledger folds to, and keeps the same promises", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ parallel: fc.integer({ min: 1, max: 3 }), maxExperiments: fc.integer({ min: 1, max: 6 }), repeats: fc.integer({ min: 1, max: 3 }) }),
+        fc.array(fc.integer({ min: 1, max: 25 }), { maxLength: 4 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        async (cfg, interruptAfter, seed) => {
+          const config: ConfigInput = {
+            metric: { name: "loss", goal: "minimize" },
+            run: "true",
+            editable: ["train.py"],
+            budget: { parallel: cfg.parallel, max_experiments: cfg.maxExperiments, patience: 50 },
+            accept: { repeats: cfg.repeats, baseline_repeats: 2 },
+          };
+          const repo = new FakeRepoHost({ "train.py": "X = 0.5\n" });
+          repo.branches.set(campaignBranch("1"), "base");
+          const ledger = new MemoryLedgerStore();
+          await ledger.append([{ type: "campaign_started", campaign: "1", config, base_commit: "base", goal: "g", source: "cli" }], 0);
+          const metric = (files: Record<string, string>, s: number) =>
+            Number(/X = (\S+)/.exec(files["train.py"] ?? "")?.[1]) + 0.01 * createRng(`n${s}`).normal();
+          // Runs take 0 to 4 ms, drawn per run, so results arrive in an order of their own.
+          const rng = createRng(`delays${seed}`);
+          const runner = new FakeExecutor(repo, metric);
+          const run = runner.run.bind(runner);
+          runner.run = async (spec, signal) => {
+            await new Promise((r) => setTimeout(r, Math.floor(rng.uniform() * 5)));
+            return run(spec, signal);
+          };
+          // Git takes a few milliseconds too: branch moves and commits are not instant.
+          const slow =
+            <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+            async (...a: A): Promise<R> => {
+              await new Promise((r) => setTimeout(r, Math.floor(rng.uniform() * 4)));
+              return f(...a);
+            };
+          repo.setBranch = slow(repo.setBranch.bind(repo));
+          repo.deleteBranch = slow(repo.deleteBranch.bind(repo));
+          repo.commit = slow(repo.commit.bind(repo));
+          const proposer = new ScriptedProposer([
+            (ctx) => ({
+              title: "x",
+              hypothesis: "h",
+              trace: "t",
+              edits: [{ kind: "write", path: "train.py", content: `X = ${createRng(`x${seed}:${ctx.experiment}`).uniform()}\n` }],
+            }),
+          ]);
+          const deps = { repo, ledger, executor: runner, proposer, logger: silentLogger };
+          for (let round = 0; round <= interruptAfter.length; round++) {
+            const ac = new AbortController();
+            let seen = 0;
+            const limit = interruptAfter[round];
+            const { state } = await drive({
+              events: [...ledger.events],
+              deps,
+              clock: { now: () => new Date("2026-01-01T00:00:00Z") },
+              signal: ac.signal,
+              tickMs: 1,
+              onUpdate: (_s, _r, ev) => {
+                if (ev && limit !== undefined && ++seen >= limit) ac.abort();
+              },
+            });
+            expect(fold(ledger.events)).toEqual(state);
+            check(state, ledger.events, repo, cfg.maxExperiments);
+            if (state.stopped) break;
+            await ledger.append([{ type: "campaign_resumed", reason: "resumed", restart: true }], ledger.events.at(-1)?.seq ?? 0);
+          }
+          const end = fold(ledger.events);
+          if (!end.stopped) {
+            // Interrupted more often than there were rounds: one last uninterrupted run finishes it.
+            const { state } = await drive({
+              events: [...ledger.events],
+              deps,
+              clock: { now: () => new Date("2026-01-01T00:00:00Z") },
+              signal: new AbortController().signal,
+              tickMs: 1,
+            });
+            expect(fold(ledger.events)).toEqual(state);
+            expect(state.stopped?.reason).toMatch(/^(max_experiments reached|patience exhausted)/);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 60) },
+    );
+  }, 120_000);
+});
