@@ -5,6 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { failedBaselineRun, failureHint, slowBaseline, tailLines } from "../core/advice.js";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
 import type { LedgerEvent } from "../core/events.js";
 import { campaignBranch } from "../core/names.js";
@@ -14,12 +15,13 @@ import { editableFiles } from "../core/surface.js";
 import { ConfigError, LedgerError, RepoStateError } from "../errors.js";
 import { drive } from "../local/driver.js";
 import { LocalExecutor } from "../local/executor.js";
-import { dirtyFiles, GitRepoHost, headCommit } from "../local/git.js";
+import { GitRepoHost, headCommit } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { acquireLock } from "../local/lock.js";
 import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
 import { createProposer } from "../proposers/index.js";
 import { cliLogger, type Output, Progress } from "./output.js";
+import { checkInputs, checkWorkingTree } from "./preflight.js";
 
 /** Settings a user may override on the command line for one campaign. */
 export interface Overrides {
@@ -118,6 +120,7 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
     if (events.length === 0) throw new LedgerError(`campaign ${id} has an empty ledger; start a new campaign instead`, ledger.file);
     const state = fold(events);
     if (state.stopped) throw new RepoStateError(`campaign ${id} has already finished (${state.stopped.reason}); start a new one with \`autoresearch run\``);
+    await checkInputs(root, state.config);
     const resumed = await ledger.append([{ type: "campaign_resumed", reason: "resumed from the command line" }], state.lastSeq);
     out.say(`Resuming campaign ${id} (${events.filter((e) => e.type === "run_finished").length} runs already recorded).`);
     return { ledger, events: [...events, ...resumed], id };
@@ -126,12 +129,8 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
   const { raw, config, file } = await loadConfig(root, opts.configPath, opts.overrides);
   const problems = await repositoryProblems(root, config);
   if (problems.length) throw new ConfigError(`${file} does not fit this repository:\n${problems.map((p) => `  - ${p}`).join("\n")}`, problems, file);
-  const dirty = await dirtyFiles(root);
-  if (dirty.length) {
-    throw new RepoStateError(
-      `the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}); experiments start from the last commit, so commit or stash them first`,
-    );
-  }
+  await checkWorkingTree(root, config, log);
+  await checkInputs(root, config);
   const unfinished: string[] = [];
   for (const id of await listCampaigns(root)) {
     const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
@@ -226,17 +225,23 @@ export function finalText(outcome: CampaignOutcome, root: string, out: Output): 
     `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
   ];
   lines.push(...baselineFailureTail(state));
+  const slow = slowBaseline(state);
+  if (slow) lines.push("", `Warning: ${slow.message}`);
   if (outcome.interrupted) lines.push("", `Interrupted. Continue with: autoresearch run --resume --campaign ${state.campaign}`);
   return lines.join("\n");
 }
 
-/** When the baseline failed, its output is what the user needs to fix the command; otherwise it is only in the ledger. */
+/** When the baseline failed, its output and a hint are what the user needs to fix the command; otherwise they are only in the ledger. */
 function baselineFailureTail(state: CampaignState): string[] {
-  if (!state.stopped?.reason.startsWith("the baseline failed")) return [];
-  const run = state.experiments[0]?.runs.filter((r) => r.status !== "ok" && r.status !== "running" && r.tail.trim() !== "").at(-1);
+  const run = failedBaselineRun(state);
   if (!run) return [];
-  const lines = run.tail.trimEnd().split("\n").slice(-15);
-  return ["", `Output of the failed baseline run (seed ${run.seed}, last ${lines.length} lines):`, ...lines.map((l) => `  ${l}`)];
+  const lines = tailLines(run.tail);
+  const hint = failureHint(run, { run: state.config.run, timeBox: state.config.budget.experiment_timeout, metric: state.config.metric.name });
+  return [
+    "",
+    ...(lines.length ? [`Output of the failed baseline run (seed ${run.seed}, last ${lines.length} lines):`, ...lines.map((l) => `  ${l}`)] : []),
+    ...(hint ? ["", `Hint: ${hint}`] : []),
+  ];
 }
 
 function relativeOrAbs(p: string): string {
