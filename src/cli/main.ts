@@ -15,7 +15,8 @@ import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
-import { githubNextSteps, init, initGithub, TODO_PLACEHOLDER } from "./init.js";
+import { runInit } from "./init/command.js";
+import { githubNextSteps, initGithub, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -165,7 +166,22 @@ export function buildProgram(state: { code: number }): Command {
 
   program
     .command("init")
-    .description(`write a commented ${CONFIG_PATH} for this repository, guessing what it can`)
+    .description(`write ${CONFIG_PATH} for this repository: it looks before it asks (and, with --run-once, runs the command once)`)
+    .option("-y, --yes", "ask nothing: take the best guess for every answer not given as a flag")
+    .option("--run-once", "run the command once (in a clean checkout, within the time box) to find the metric and time it")
+    .option("--no-run-once", "do not run the command (no question either)")
+    .option("--run <command>", "the experiment command")
+    .option("--eval <command>", 'the evaluation command ("" for none)')
+    .option("--editable <globs>", "the files the proposer may change, separated by commas")
+    .option("--metric <name>", "the metric: its name, or the label printed before it")
+    .option("--goal <goal>", "minimize or maximize")
+    .option("--pattern <regex>", "a regular expression with one group around the metric's number")
+    .option("--timeout <duration>", 'the time box of one run (e.g. "90s", "5m"); also the time box of --run-once')
+    .option("--inputs <paths>", 'files git does not track that every run needs, separated by commas ("" for none)')
+    .option("--knobs <list>", 'what mutate may tune, separated by commas (e.g. "LR,AdamW(lr)")')
+    .option("--exclude <list>", "knobs mutate must never change, separated by commas")
+    .option("--proposer <kind>", "mutate or claude")
+    .option("--claude", "with ANTHROPIC_API_KEY set: let Claude draft the configuration and instructions, shown for approval")
     .option("--force", "overwrite an existing configuration (and, with --github, workflow)")
     .option("--github", "also write the experiment workflow .github/workflows/autoresearch.yml (GitHub-hosted runners)")
     .option("--gpu", "with --github: the workflow for self-hosted GPU runners")
@@ -188,13 +204,7 @@ export function buildProgram(state: { code: number }): Command {
         process.stdout.write(githubNextSteps(g));
         return;
       }
-      const r = await init(root, Boolean(flags.force));
-      process.stdout.write(`Wrote ${r.path}\n`);
-      process.stdout.write(
-        r.todo
-          ? "Fill in the lines marked TODO, then check it with `autoresearch validate`.\n"
-          : "Check it with `autoresearch validate`, commit it, then run `autoresearch run`.\n",
-      );
+      state.code = await runInit(root, flags);
     });
 
   program

@@ -98,7 +98,7 @@ runner:
     expect(wf.jobs.train?.["timeout-minutes"]).toBe(15);
     expect(wf.jobs.evaluate?.["timeout-minutes"]).toBe(15);
     const train = wf.jobs.train?.steps.find((s) => s.env?.TRAIN_COMMAND);
-    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python train.py", TIME_BOX_SECONDS: "300" });
+    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python3 train.py", TIME_BOX_SECONDS: "300" });
     expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval" });
     expect(await lintWorkflow(text, WORKFLOW)).toEqual([]);
   });
