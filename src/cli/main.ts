@@ -14,6 +14,7 @@ import { ConfigError, isUserError, RepoStateError } from "../errors.js";
 import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
+import { missingInputs } from "../runner/inputs.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
 import { runInit } from "./init/command.js";
 import { githubNextSteps, initGithub, TODO_PLACEHOLDER } from "./init.js";
@@ -225,6 +226,9 @@ export function buildProgram(state: { code: number }): Command {
       try {
         const config = parseConfigText(text, path);
         if (inRepo) problems.push(...(await repositoryProblems(root, config)));
+        if (inRepo)
+          for (const missing of await missingInputs(root, config.inputs))
+            problems.push(`inputs: ${JSON.stringify(missing)} matches nothing in the repository folder; every run needs it`);
         if (TODO_PLACEHOLDER.test(text)) problems.push("the file still has TODO placeholders from `autoresearch init`");
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

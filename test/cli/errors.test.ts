@@ -94,6 +94,9 @@ describe("bad input: exit 2, a clear message, no stack trace unless --debug", { 
     const run = await cli(root.dir, repo, ["run"]);
     expect(run.code, run.all).toBe(2);
     expectOneLineError(run.stderr, /^autoresearch: inputs: "input\.txt" is not in .*; every run needs it: create or download it there/);
+    const validate = await cli(root.dir, repo, ["validate"]);
+    expect(validate.code).toBe(2);
+    expect(validate.stdout).toContain('- inputs: "input.txt" matches nothing in the repository folder; every run needs it');
     expect(existsSync(join(repo, ".autoresearch", "campaigns", "1")), "nothing recorded").toBe(false);
   });
 
