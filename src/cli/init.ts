@@ -19,6 +19,7 @@ import { evalGuess, inputGuesses, type RepoView, runGuesses } from "./init/detec
 import { configText, type Draft, knobLists, TODO_PLACEHOLDER } from "./init/draft.js";
 import { findMetrics, type MetricCandidate } from "./init/numbers.js";
 import { outputOf, type Probe, runOnce as runOnceProbe, succeeded } from "./init/probe.js";
+import { treeState } from "./preflight.js";
 import { renderWorkflow, timeoutMinutes, type WorkflowKind } from "./templates.js";
 
 export { TODO_PLACEHOLDER } from "./init/draft.js";
@@ -195,45 +196,9 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   let ranOnce: InitResult["ranOnce"];
   if (runOnce && run) {
     if (!view.head) throw new RepoStateError("init --run-once runs the last commit, and this repository has none yet: commit your files first");
-    const box = timeBox ?? DEFAULT_PROBE_SECONDS;
-    for (let attempt = 0; attempt < 4; attempt++) {
-      say(
-        `Running it once in a clean checkout of the last commit${inputs.length ? ` with inputs ${inputs.join(", ")}` : ""} (time box ${formatTimeBox(box)})...`,
-      );
-      probe = await runOnceProbe({ root, run, ...(evalCommand ? { eval: evalCommand } : {}), inputs, timeoutSeconds: box, env: opts.env ?? process.env });
-      const failedOutput = succeeded(probe.run) ? undefined : outputOf(probe.run);
-      const add = failedOutput !== undefined ? missingInput(failedOutput, run, view) : undefined;
-      if (add && !inputs.includes(add)) {
-        say(`It needs ${add}, which git does not track: adding it to inputs and running again.`);
-        inputs = [...inputs, add];
-        continue;
-      }
-      break;
-    }
-    if (probe) {
-      const ok = succeeded(probe.run) && (probe.eval === undefined || succeeded(probe.eval));
-      ranOnce = { ok, seconds: probe.seconds };
-      const failed = !succeeded(probe.run) ? probe.run : probe.eval && !succeeded(probe.eval) ? probe.eval : undefined;
-      if (failed) {
-        const status = failed.timedOut ? "timeout" : "crash";
-        const what = failed === probe.run ? "run" : "eval";
-        const how = failed.timedOut
-          ? `did not finish within ${formatTimeBox(box)}`
-          : failed.spawnError
-            ? `could not start (${failed.spawnError})`
-            : `exited with code ${failed.exitCode}`;
-        say(`The ${what} command ${how}. Last lines of its output:`);
-        for (const l of tailLines(outputOf(failed))) say(`  ${l}`);
-        const hint = failureHint(
-          { status, reason: failed.exitCode === 127 ? "exited with code 127" : "", tail: outputOf(failed) },
-          { run, timeBox: box, metric: "" },
-        );
-        if (hint) say(`Hint: ${hint}`);
-      } else {
-        say(`It finished in ${probe.seconds.toFixed(1)} s.`);
-        output = [outputOf(probe.run), probe.eval ? outputOf(probe.eval) : ""].join("\n");
-      }
-    }
+    ({ probe, inputs } = await probeOnce({ root, run, evalCommand, inputs, box: timeBox ?? DEFAULT_PROBE_SECONDS, view, env: opts.env ?? process.env, say }));
+    ranOnce = { ok: succeeded(probe.run) && (probe.eval === undefined || succeeded(probe.eval)), seconds: probe.seconds };
+    if (ranOnce.ok) output = [outputOf(probe.run), probe.eval ? outputOf(probe.eval) : ""].join("\n");
   }
 
   // The metric.
@@ -340,6 +305,60 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);
   return { path, draft, todo, ...(ranOnce ? { ranOnce } : {}) };
+}
+
+/**
+ * Runs the command once (see runOnce in init/probe.ts) and says what happened: the time, or the
+ * last lines and the hint of a failure. A run that fails naming a missing file that lies untracked
+ * in the repository gets it as an input and runs again (a few times at most).
+ */
+async function probeOnce(o: {
+  root: string;
+  run: string;
+  evalCommand: string | undefined;
+  inputs: string[];
+  box: number;
+  view: RepoView;
+  env: NodeJS.ProcessEnv;
+  say: (t: string) => void;
+}): Promise<{ probe: Probe; inputs: string[] }> {
+  const { say, run, box } = o;
+  let inputs = o.inputs;
+  const changed = (await treeState(o.root)).tracked;
+  if (changed.length > 0)
+    say(
+      `Note: it runs the last commit, as experiments do; your uncommitted changes to ${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""} are not in it.`,
+    );
+  let probe: Probe | undefined;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    say(
+      `Running it once in a clean checkout of the last commit${inputs.length ? ` with inputs ${inputs.join(", ")}` : ""} (time box ${formatTimeBox(box)})...`,
+    );
+    probe = await runOnceProbe({ root: o.root, run, ...(o.evalCommand ? { eval: o.evalCommand } : {}), inputs, timeoutSeconds: box, env: o.env });
+    const add = succeeded(probe.run) ? undefined : missingInput(outputOf(probe.run), run, o.view);
+    if (!add || inputs.includes(add)) break;
+    say(`It needs ${add}, which git does not track: adding it to inputs and running again.`);
+    inputs = [...inputs, add];
+  }
+  const p = probe as Probe;
+  const failed = !succeeded(p.run) ? p.run : p.eval && !succeeded(p.eval) ? p.eval : undefined;
+  if (!failed) {
+    say(`It finished in ${p.seconds.toFixed(1)} s.`);
+    return { probe: p, inputs };
+  }
+  const how = failed.timedOut
+    ? `did not finish within ${formatTimeBox(box)}`
+    : failed.spawnError
+      ? `could not start (${failed.spawnError})`
+      : `exited with code ${failed.exitCode}`;
+  say(`The ${failed === p.run ? "run" : "eval"} command ${how}. Last lines of its output:`);
+  for (const l of tailLines(outputOf(failed))) say(`  ${l}`);
+  const hint = failureHint(
+    { status: failed.timedOut ? "timeout" : "crash", reason: failed.exitCode === 127 ? "exited with code 127" : "", tail: outputOf(failed) },
+    { run, timeBox: box, metric: "" },
+  );
+  if (hint) say(`Hint: ${hint}`);
+  return { probe: p, inputs };
 }
 
 /** Seconds the run-once may take when no --timeout is given: the default time box. */

@@ -145,6 +145,19 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
     expect((await readLedger(repo)).find((e) => e.type === "run_finished")).toMatchObject({ status: "no_metric", metric: null });
   });
 
+  it("a baseline that uses most of the time box is a warning with a suggested value, as soon as it is measured and at the end", async () => {
+    const repo = await makeRepo(root.dir, "slow", {
+      "train.mjs": trainScript(2600),
+      ".github/autoresearch.yml": configYaml({ maxExperiments: 1, parallel: 1, timeout: "4s" }),
+    });
+    const r = await cli(root.dir, repo, ["run", "--no-progress"]);
+    expect(r.code, r.all).toBe(0);
+    const warnings = r.stdout.split("\n").filter((l) => /the baseline took [23]\.\d s, [6-9]\d% of the time box \(budget\.experiment_timeout: 4s\)/.test(l));
+    expect(warnings, r.stdout).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^warning: .*Suggested: experiment_timeout: 10s$/);
+    expect(warnings[1]).toMatch(/^Warning: /);
+  });
+
   it("a hanging run is killed at --timeout and reported as timed out", async () => {
     // A duration of its own, so a concurrent test run's sleeper is not mistaken for this one's.
     const sleeper = `sleep 97.${process.pid}`;
