@@ -391,11 +391,14 @@ export interface GithubInit {
 }
 
 /**
- * `autoresearch init --github`: the configuration (written as by `init` when there is none, kept
- * otherwise) and the experiment workflow filled from it. Nothing is written when the workflow
+ * `autoresearch init --github`: the configuration (written as by `init`, with `opts.init`, when there
+ * is none, kept otherwise) and the experiment workflow filled from it. Nothing is written when the workflow
  * exists and `force` is not set; `force` rewrites both files.
  */
-export async function initGithub(root: string, opts: { kind: WorkflowKind; force: boolean; outputs?: string[] }): Promise<GithubInit> {
+export async function initGithub(
+  root: string,
+  opts: { kind: WorkflowKind; force: boolean; outputs?: string[]; init?: Omit<InitOptions, "root" | "force" | "runsOn"> },
+): Promise<GithubInit> {
   const configPath = join(root, CONFIG_PATH);
   const hadConfig = await exists(configPath);
   let raw: unknown;
@@ -420,7 +423,7 @@ export async function initGithub(root: string, opts: { kind: WorkflowKind; force
   let config: GithubInit["config"];
   let text: string;
   if (raw === undefined) {
-    const written = await init({ root, force: opts.force, answers: {}, runsOn: DEFAULT_RUNS_ON[opts.kind] });
+    const written = await init({ answers: {}, ...opts.init, root, force: opts.force, runsOn: DEFAULT_RUNS_ON[opts.kind] });
     config = { path: written.path, written: true, todo: written.todo };
     text = await readFile(written.path, "utf8");
     Object.assign(cfg, parseYaml(text));

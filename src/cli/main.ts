@@ -16,7 +16,7 @@ import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
 import { missingInputs } from "../runner/inputs.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
-import { runInit } from "./init/command.js";
+import { initOptionsOf, runInit } from "./init/command.js";
 import { githubNextSteps, initGithub, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -199,7 +199,12 @@ export function buildProgram(state: { code: number }): Command {
               .split(",")
               .map((o: string) => o.trim())
           : undefined;
-        const g = await initGithub(root, { kind: flags.strict ? "strict" : flags.gpu ? "gpu" : "hosted", force: Boolean(flags.force), outputs });
+        const g = await initGithub(root, {
+          kind: flags.strict ? "strict" : flags.gpu ? "gpu" : "hosted",
+          force: Boolean(flags.force),
+          outputs,
+          init: initOptionsOf(flags, { stdout: process.stdout, stdin: process.stdin }),
+        });
         process.stdout.write(g.config.written ? `Wrote ${g.config.path}\n` : `Kept ${g.config.path} (--force rewrites it)\n`);
         process.stdout.write(`Wrote ${g.workflow.path} (timeout-minutes ${g.workflow.timeoutMinutes}, runners ${JSON.stringify(g.workflow.runsOn)})\n`);
         process.stdout.write(githubNextSteps(g));

@@ -113,3 +113,16 @@ runner:
     await expect(readFile(join(repo, ".github", "autoresearch.yml"))).rejects.toThrow();
   });
 });
+
+describe("init --github with init's flags", () => {
+  it("passes --run-once and the answers on to the configuration it writes", async () => {
+    const repo = await makeRepo(root.dir, "github-run-once", { "train.py": 'LR = 0.1\nprint(f"val loss {LR:.3f}")\n' });
+    const r = await cli(root.dir, repo, ["init", "--github", "--yes", "--run-once", "--knobs", "LR"]);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("It finished in");
+    const text = await readFile(join(repo, ".github", "autoresearch.yml"), "utf8");
+    expect(text).toMatch(/^ {2}pattern: /m);
+    expect(text).toMatch(/^ {2}knobs: \[LR\]$/m);
+    expect(text).toMatch(/^ {2}runs_on: \["ubuntu-latest"\]$/m);
+  });
+});

@@ -1,7 +1,7 @@
 /** `autoresearch init` (without --github): flags into answers, the terminal into questions, the result into text. */
 import { ConfigError } from "../../errors.js";
 import { experimentEnv } from "../campaign.js";
-import { type InitAnswers, init } from "../init.js";
+import { type InitAnswers, type InitOptions, init } from "../init.js";
 import { terminalAsker } from "./ask.js";
 import { claudeRefiner } from "./claude.js";
 
@@ -62,18 +62,14 @@ export function answersOf(f: InitFlags): InitAnswers {
   return a;
 }
 
-/** Runs `autoresearch init` in `root`; resolves with the exit status (2 when --run-once failed). */
-export async function runInit(root: string, flags: InitFlags, io: { stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream } = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stdin = io.stdin ?? process.stdin;
-  const say = (t: string) => stdout.write(`${t}\n`);
-  const interactive = !flags.yes && Boolean(stdin.isTTY && stdout.isTTY);
+/** The init options the flags and the terminal give (questions only in a terminal without --yes). */
+export function initOptionsOf(flags: InitFlags, io: { stdout: NodeJS.WriteStream; stdin: NodeJS.ReadStream }): Omit<InitOptions, "root" | "force"> {
+  const say = (t: string) => io.stdout.write(`${t}\n`);
+  const interactive = !flags.yes && Boolean(io.stdin.isTTY && io.stdout.isTTY);
   if (!flags.yes && !interactive) say("Not a terminal: taking the best guess for every answer not given as a flag (as with --yes).");
   const apiKey = process.env.ANTHROPIC_API_KEY?.trim();
   if (flags.claude && !apiKey) throw new ConfigError("init --claude needs ANTHROPIC_API_KEY; set it, or run init without --claude");
-  const result = await init({
-    root,
-    force: Boolean(flags.force),
+  return {
     answers: answersOf(flags),
     ...(flags.runOnce !== undefined ? { runOnce: flags.runOnce } : {}),
     ...(interactive ? { asker: terminalAsker } : {}),
@@ -89,7 +85,14 @@ export async function runInit(root: string, flags: InitFlags, io: { stdout?: Nod
           }),
         }
       : {}),
-  });
+  };
+}
+
+/** Runs `autoresearch init` in `root`; resolves with the exit status (2 when --run-once failed). */
+export async function runInit(root: string, flags: InitFlags, io: { stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream } = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const say = (t: string) => stdout.write(`${t}\n`);
+  const result = await init({ ...initOptionsOf(flags, { stdout, stdin: io.stdin ?? process.stdin }), root, force: Boolean(flags.force) });
   say(`Wrote ${result.path}`);
   if (result.todo) say("Fill in the lines marked TODO, then check it with `autoresearch validate`.");
   else
