@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Asker, Choice } from "../../src/cli/init/ask.js";
+import { claudeRefiner } from "../../src/cli/init/claude.js";
 import { answersOf } from "../../src/cli/init/command.js";
 import { init } from "../../src/cli/init.js";
 import { parseConfigText } from "../../src/core/config.js";
@@ -114,5 +115,51 @@ describe("init in a terminal", () => {
     [{ pattern: "([" }, "--pattern: invalid regular expression"],
   ])("rejects a bad flag %j", (flags, message) => {
     expect(() => answersOf(flags)).toThrow(message);
+  });
+});
+
+describe("init --claude in a terminal", () => {
+  const draft = {
+    run: "python3 train.py",
+    editable: ["train.py"],
+    inputs: [],
+    metric: { name: "val_loss", goal: "minimize" as const },
+    goal: "minimize" as const,
+    knobs: ["LR"],
+    exclude: [],
+    proposer: "mutate" as const,
+  };
+  const reply = {
+    run: "python3 train.py",
+    eval: null,
+    editable: ["train.py"],
+    inputs: [],
+    metric: { name: "val_loss", goal: "minimize", pattern: null },
+    knobs: ["LR", "HIDDEN"],
+    exclude: [],
+    instructions: "Try wider layers.",
+  };
+  const client = {
+    messages: {
+      create: async () => ({
+        content: [{ type: "tool_use", id: "t", name: "submit_config", input: reply }],
+        usage: { input_tokens: 10, output_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+      }),
+    },
+  } as unknown as import("@anthropic-ai/sdk").default;
+  const ctx = { view: { tracked: ["train.py"], texts: {}, untracked: [] }, output: "val_loss: 0.5\n", candidates: [] };
+
+  it.each([
+    [true, ["LR", "HIDDEN"], "Try wider layers."],
+    [false, ["LR"], undefined],
+  ])("asks before applying (answer %s)", async (yes, knobs, instructions) => {
+    const said: string[] = [];
+    const asker = scripted({ "Apply Claude's draft?": () => yes });
+    const refine = claudeRefiner({ apiKey: "k", approve: "ask", say: (t) => said.push(t), asker, client });
+    const out = await refine(draft, ctx);
+    expect(asker.asked).toEqual(["Apply Claude's draft?"]);
+    expect(out.knobs).toEqual(knobs);
+    expect(out.instructions).toBe(instructions);
+    expect(said.join("\n")).toContain("  proposer.knobs: LR -> LR, HIDDEN");
   });
 });

@@ -10,7 +10,7 @@ import { ProposerError } from "../../errors.js";
 import { costOf, DEFAULT_CLAUDE_MODEL, modelInfo } from "../../proposers/claude/prices.js";
 import { parseMetric } from "../../runner/metric.js";
 import type { InitContext } from "../init.js";
-import { terminalAsker } from "./ask.js";
+import { type Asker, terminalAsker } from "./ask.js";
 import { configText, type Draft } from "./draft.js";
 
 /** What Claude submits. */
@@ -113,6 +113,8 @@ export function claudeRefiner(opts: {
   baseURL?: string;
   approve: "ask" | "yes" | "no";
   say: (t: string) => void;
+  /** Asks for approval when `approve` is "ask" (default: the terminal). */
+  asker?: Asker;
   client?: Anthropic;
 }): (draft: Draft, ctx: InitContext) => Promise<Draft> {
   return async (draft, ctx) => {
@@ -149,7 +151,8 @@ export function claudeRefiner(opts: {
       return draft;
     }
     opts.say(`Claude's draft changes:\n${diff.join("\n")}`);
-    const approved = opts.approve === "yes" ? true : opts.approve === "ask" ? await terminalAsker.confirm("Apply Claude's draft?", false) : false;
+    const approved =
+      opts.approve === "yes" ? true : opts.approve === "ask" ? await (opts.asker ?? terminalAsker).confirm("Apply Claude's draft?", false) : false;
     if (opts.approve === "yes") opts.say("Applied (--yes).");
     else if (!approved) opts.say(opts.approve === "no" ? "Not applied: approve it in a terminal, or run again with --yes." : "Not applied.");
     return approved ? proposed : draft;
