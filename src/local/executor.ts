@@ -11,6 +11,7 @@ import { GitError } from "../errors.js";
 import { type Logger, type RunResult, type RunRunner, type RunSpec, silentLogger } from "../ports.js";
 import { changedFiles, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
 import { runExperiment } from "../runner/experiment.js";
+import { provideInputs } from "../runner/inputs.js";
 import { sleep } from "../sleep.js";
 import { git } from "./git.js";
 
@@ -72,6 +73,7 @@ export class LocalExecutor implements RunRunner {
       // No hooks: a repository's post-checkout hook must not run outside the time box.
       await this.worktreeAdmin(() => this.git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", worktree, spec.commit], { retryOnLock: true }));
       added = true;
+      await provideInputs(this.repoDir, worktree, this.config.inputs);
       const gitDir = await gitDirOf(this.gitCall, worktree);
       this.logger.debug("worktree ready", { experiment: spec.experiment, seed: spec.seed, worktree });
 

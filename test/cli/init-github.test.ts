@@ -98,7 +98,7 @@ runner:
     expect(wf.jobs.train?.["timeout-minutes"]).toBe(15);
     expect(wf.jobs.evaluate?.["timeout-minutes"]).toBe(15);
     const train = wf.jobs.train?.steps.find((s) => s.env?.TRAIN_COMMAND);
-    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python train.py", TIME_BOX_SECONDS: "300" });
+    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python3 train.py", TIME_BOX_SECONDS: "300" });
     expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval" });
     expect(await lintWorkflow(text, WORKFLOW)).toEqual([]);
   });
@@ -111,5 +111,18 @@ runner:
     const both = await cli(root.dir, repo, ["init", "--github", "--gpu", "--strict"]);
     expect(both.code).toBe(2);
     await expect(readFile(join(repo, ".github", "autoresearch.yml"))).rejects.toThrow();
+  });
+});
+
+describe("init --github with init's flags", () => {
+  it("passes --run-once and the answers on to the configuration it writes", async () => {
+    const repo = await makeRepo(root.dir, "github-run-once", { "train.py": 'LR = 0.1\nprint(f"val loss {LR:.3f}")\n' });
+    const r = await cli(root.dir, repo, ["init", "--github", "--yes", "--run-once", "--knobs", "LR"]);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("It finished in");
+    const text = await readFile(join(repo, ".github", "autoresearch.yml"), "utf8");
+    expect(text).toMatch(/^ {2}pattern: /m);
+    expect(text).toMatch(/^ {2}knobs: \[LR\]$/m);
+    expect(text).toMatch(/^ {2}runs_on: \["ubuntu-latest"\]$/m);
   });
 });

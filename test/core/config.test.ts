@@ -39,8 +39,22 @@ describe("config", () => {
     ],
     ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
     ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
+    ["input outside the repository", `${minimal}inputs: [../data]\n`, 'inputs[0]: path "../data" must be relative'],
+    ["input in .git", `${minimal}inputs: [.git/config]\n`, 'inputs[0]: path ".git/config" is not an input'],
+    ["a knob that is an expression", `${minimal}proposer:\n  knobs: ["lr * 2"]\n`, "proposer.knobs[0]: expected a constant name"],
+    ["an excluded knob with two arguments", `${minimal}proposer:\n  exclude: ["f(a, b)"]\n`, "proposer.exclude[0]: expected a constant name"],
   ])("%s", (_n, text, message) => {
     expect(issuesOf(text).join("\n")).toContain(message);
+  });
+
+  it("accepts inputs and knobs in each of their forms", () => {
+    const c = parseConfigText(
+      `${minimal}inputs: [data/, input.txt, "shards/*.bin"]\nproposer:\n  knobs: [LR, "AdamW(lr)", "torch.optim.SGD(momentum)", "AdamW(lr=...)", "Adam(betas=)"]\n  exclude: [eval_iters, "print(end)"]\n`,
+    );
+    expect(c.inputs).toEqual(["data/", "input.txt", "shards/*.bin"]);
+    expect(c.proposer.knobs).toHaveLength(5);
+    expect(c.proposer.exclude).toEqual(["eval_iters", "print(end)"]);
+    expect(parseConfigText(minimal).inputs).toEqual([]);
   });
 
   it("reports every problem, not only the first", () => {

@@ -123,6 +123,20 @@ describe("LocalExecutor", () => {
     expect(git("status", "--porcelain")).toBe("");
   });
 
+  it("gives every run the inputs that git does not track, and leaves them in place afterwards", async () => {
+    const parent = await commitOn(base, { ".gitignore": "weights.txt\n" });
+    await writeFile(join(repo, "weights.txt"), "2");
+    const reads = 'const w = Number((await import("node:fs")).readFileSync("weights.txt", "utf8"));\nwriteFileSync("pred.txt", String(LR + w));';
+    const commit = await commitOn(parent, { "train.mjs": train(0.25, reads) });
+    const without = await executor().run(spec(commit, 1, parent), new AbortController().signal);
+    expect(without.status).toBe("crash");
+    expect(without.tail).toContain("weights.txt");
+    const r = await executor({ inputs: ["weights.txt"] }).run(spec(commit, 1, parent), new AbortController().signal);
+    expect(r).toMatchObject({ status: "ok", metric: 3.25 });
+    expect(await readFile(join(repo, "weights.txt"), "utf8")).toBe("2");
+    expect(worktrees()).toEqual([`worktree ${repo}`]);
+  });
+
   it.each([
     ["changes a locked file", { "eval.mjs": 'console.log("val_loss: 0")' }, [], /eval\.mjs \(not in the editable surface \(train\.mjs, src\/\*\*\)\)/],
     ["touches .github", { ".github/autoresearch.yml": "# changed\n" }, [], /\.github\/autoresearch\.yml \(\.github\/\*\* is never editable\)/],
