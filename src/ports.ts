@@ -59,6 +59,8 @@ export interface RunResult {
   reason: string;
   /** Bounded, sanitized end of the output. */
   tail: string;
+  /** Where the run can be seen (GitHub: the workflow run's page), when there is such a place. */
+  url?: string;
 }
 
 /**

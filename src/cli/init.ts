@@ -9,7 +9,7 @@ import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { failureHint, formatTimeBox, suggestTimeBox, TIME_BOX_HEADROOM, tailLines } from "../core/advice.js";
-import { CONFIG_PATH, parseConfigText, parseDurationSeconds } from "../core/config.js";
+import { CONFIG_PATH, ConfigSchema, parseConfigText, parseDurationSeconds } from "../core/config.js";
 import { formatMetric } from "../core/report.js";
 import { editableFiles } from "../core/surface.js";
 import { ConfigError, RepoStateError } from "../errors.js";
@@ -20,7 +20,7 @@ import { configText, type Draft, knobLists, TODO_PLACEHOLDER } from "./init/draf
 import { findMetrics, type MetricCandidate } from "./init/numbers.js";
 import { outputOf, type Probe, runOnce as runOnceProbe, succeeded } from "./init/probe.js";
 import { treeState } from "./preflight.js";
-import { renderWorkflow, timeoutMinutes, type WorkflowKind } from "./templates.js";
+import { renderScheduleWorkflow, renderWorkflow, SCHEDULE_TEMPLATE_FILE, timeoutMinutes, type WorkflowKind } from "./templates.js";
 
 export { TODO_PLACEHOLDER } from "./init/draft.js";
 
@@ -446,6 +446,26 @@ export async function initGithub(
   await mkdir(dirname(workflowPath), { recursive: true });
   await writeFile(workflowPath, workflow);
   return { config, workflow: { path: workflowPath, kind: opts.kind, timeoutMinutes: timeoutMinutes(opts.kind, seconds), runsOn } };
+}
+
+/** Throws a ConfigError when `cron` is not a schedule the configuration would accept. */
+export function checkSchedule(cron: string): void {
+  const checked = ConfigSchema.shape.schedule.safeParse(cron);
+  if (!checked.success) throw new ConfigError(`--schedule: ${checked.error.issues[0]?.message ?? "not a cron expression"}`);
+}
+
+/**
+ * `autoresearch init --github --schedule <cron>`: the workflow that asks the App to start a campaign
+ * on that schedule (`.github/workflows/autoresearch-schedule.yml`). The expression is checked like
+ * the configuration's `schedule`.
+ */
+export async function initSchedule(root: string, cron: string, force: boolean): Promise<string> {
+  checkSchedule(cron);
+  const path = join(root, ".github", "workflows", SCHEDULE_TEMPLATE_FILE);
+  if ((await exists(path)) && !force) throw new RepoStateError(`.github/workflows/${SCHEDULE_TEMPLATE_FILE} already exists; use --force to overwrite it`);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, renderScheduleWorkflow(cron));
+  return path;
 }
 
 /** What to do after `init --github`, in order. */

@@ -17,7 +17,7 @@ import { listCampaigns, reportFile } from "../local/paths.js";
 import { missingInputs } from "../runner/inputs.js";
 import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
 import { initOptionsOf, runInit } from "./init/command.js";
-import { githubNextSteps, initGithub, TODO_PLACEHOLDER } from "./init.js";
+import { checkSchedule, githubNextSteps, initGithub, initSchedule, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -188,11 +188,15 @@ export function buildProgram(state: { code: number }): Command {
     .option("--gpu", "with --github: the workflow for self-hosted GPU runners")
     .option("--strict", "with --github: the two-job workflow (training and evaluation on separate runners)")
     .option("--outputs <paths>", "with --strict: the files training writes and evaluation reads, separated by commas")
+    .option("--schedule <cron>", 'with --github: also write a workflow that asks the App to start a campaign on this schedule (UTC cron, e.g. "0 2 * * *")')
     .action(async (flags) => {
       const root = await findRoot();
       if (flags.gpu && flags.strict) throw new ConfigError("--gpu and --strict are different workflows; choose one");
-      if ((flags.gpu || flags.strict || flags.outputs) && !flags.github) throw new ConfigError("--gpu, --strict and --outputs go with --github");
+      if ((flags.gpu || flags.strict || flags.outputs || flags.schedule) && !flags.github)
+        throw new ConfigError("--gpu, --strict, --outputs and --schedule go with --github");
       if (flags.outputs && !flags.strict) throw new ConfigError("--outputs goes with --strict");
+      // Checked before anything is written.
+      if (flags.schedule) checkSchedule(String(flags.schedule));
       if (flags.github) {
         const outputs = flags.outputs
           ? String(flags.outputs)
@@ -207,6 +211,10 @@ export function buildProgram(state: { code: number }): Command {
         });
         process.stdout.write(g.config.written ? `Wrote ${g.config.path}\n` : `Kept ${g.config.path} (--force rewrites it)\n`);
         process.stdout.write(`Wrote ${g.workflow.path} (timeout-minutes ${g.workflow.timeoutMinutes}, runners ${JSON.stringify(g.workflow.runsOn)})\n`);
+        if (flags.schedule) {
+          const path = await initSchedule(root, String(flags.schedule), Boolean(flags.force));
+          process.stdout.write(`Wrote ${path} (a campaign at ${JSON.stringify(String(flags.schedule))} UTC, started by the autoresearch App)\n`);
+        }
         process.stdout.write(githubNextSteps(g));
         return;
       }

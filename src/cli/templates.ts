@@ -69,9 +69,19 @@ const yamlSingle = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** Rewrites the value of every line marked `# autoresearch:<marker>`; the template must have at least one. */
 function setMarked(text: string, marker: string, value: string): string {
-  const re = new RegExp(`^(\\s*[\\w-]+: ).*( # autoresearch:${marker})$`, "gm");
+  // "key: value", or a list item "- key: value" (a schedule's cron).
+  const re = new RegExp(`^(\\s*(?:- )?[\\w-]+: ).*( # autoresearch:${marker})$`, "gm");
   if (!re.test(text)) throw new Error(`workflow template: no line marked autoresearch:${marker}`);
   return text.replace(re, (_m, head: string, tail: string) => `${head}${value}${tail}`);
+}
+
+/** The workflow that starts a campaign on a schedule (a repository_dispatch to the App). */
+export const SCHEDULE_TEMPLATE_FILE = "autoresearch-schedule.yml";
+
+/** The schedule workflow with the cron expression filled in (pure; the expression is checked by the caller). */
+export function renderScheduleWorkflow(cron: string, template = readFileSync(join(templatesDir(), SCHEDULE_TEMPLATE_FILE), "utf8")): string {
+  if (/["\\\r\n]/.test(cron)) throw new ConfigError(`--schedule ${JSON.stringify(cron)}: a cron expression has no quotes, backslashes or line breaks`);
+  return setMarked(template, "cron", JSON.stringify(cron.trim()));
 }
 
 /** Refuses text that Actions would evaluate as an expression or that would break the YAML line. */

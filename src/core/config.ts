@@ -2,6 +2,7 @@
  * The campaign configuration (`.github/autoresearch.yml`): one strict zod schema, the single
  * source for validation, defaults and the committed JSON Schema (`schema/autoresearch.schema.json`).
  */
+import { CronExpressionParser } from "cron-parser";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
@@ -168,7 +169,22 @@ export const ConfigSchema = z
     accept: AcceptConfigSchema.default(AcceptConfigSchema.parse({})),
     proposer: ProposerConfigSchema.default(ProposerConfigSchema.parse({})),
     runner: RunnerConfigSchema.default(RunnerConfigSchema.parse({})),
-    schedule: z.string().optional().describe("GitHub only: a cron expression that starts a campaign."),
+    schedule: z
+      .string()
+      .optional()
+      .describe('GitHub only: a cron expression (UTC, five fields, e.g. "0 2 * * *") at which the App starts a campaign on its own.')
+      .superRefine((cron, ctx) => {
+        if (cron === undefined) return;
+        if (cron.trim().split(/\s+/).length !== 5) {
+          ctx.addIssue({ code: "custom", message: `expected five cron fields (minute hour day month weekday), got ${JSON.stringify(cron)}` });
+          return;
+        }
+        try {
+          CronExpressionParser.parse(cron, { tz: "UTC" });
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: `not a cron expression: ${(err as Error).message}` });
+        }
+      }),
   })
   .describe("autoresearch campaign configuration (.github/autoresearch.yml)");
 

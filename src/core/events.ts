@@ -126,7 +126,6 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     commit: z.string(),
     seed: z.number().int(),
     lease_until: LeaseSchema,
-    dispatch: z.string().optional().describe("How the executor names the dispatched run (GitHub: the workflow run id), when known."),
   }),
   z.strictObject({
     ...base,
@@ -140,6 +139,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     exit_code: z.number().int().nullable(),
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
+    url: z.string().optional().describe("Where the run can be seen (GitHub: the workflow run's page), when known."),
   }),
   z.strictObject({
     ...base,
@@ -189,6 +189,13 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     type: z.literal("instructions_added"),
     text: z.string().describe("More instructions for the proposer, from a maintainer (data, not rules)."),
     by: z.string().default("").describe("Who added them."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("published"),
+    channel: z.enum(["status_comment", "pull_request"]).describe("What was published: the status comment on the tracking issue, or the pull request."),
+    id: z.number().int().describe("The comment id, or the pull request number."),
+    url: z.string(),
   }),
   z.strictObject({
     ...base,

@@ -414,7 +414,8 @@ export function reportTitle(state: CampaignState): string {
   return `autoresearch: ${s.metric} ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatChange(s.baseline, s.best)})`;
 }
 
-function summaryLines(state: CampaignState): string[] {
+/** The summary bullet list every report starts with (state, metric, experiments, budget, best commit). */
+export function summaryLines(state: CampaignState): string[] {
   const s = summarize(state);
   const b = state.config.budget;
   const delta = s.baseline !== null && s.best !== null ? s.best - s.baseline : null;
@@ -431,14 +432,16 @@ function summaryLines(state: CampaignState): string[] {
   ];
 }
 
-const TABLE_HEAD = ["| # | title | metric | runs | delta | verdict | reason |", "|---:|---|---|---:|---|---|---|"];
+/** The head of the experiments table (see {@link tableRow}). */
+export const TABLE_HEAD = ["| # | title | metric | runs | delta | verdict | reason |", "|---:|---|---|---:|---|---|---|"];
 
 /** An experiment's title, or what stands in for it before (or without) a proposal. */
 function titleOf(e: ExperimentState): string {
   return e.title || (e.phase === "failed" ? "(no proposal)" : "(proposing)");
 }
 
-function tableRow(e: ExperimentState, state: CampaignState, link?: (n: number) => string): string {
+/** One experiment as a row of the experiments table; `link` makes its number a link (to its trace). */
+export function tableRow(e: ExperimentState, state: CampaignState, link?: (n: number) => string): string {
   const { delta, pct } = judgedDelta(e);
   const num = link && e.traceFile ? `[${e.experiment}](${link(e.experiment)})` : String(e.experiment);
   const deltaText = formatDeltaWithPct(delta, pct);

@@ -18,8 +18,8 @@ export interface RunState {
   leaseUntil?: string;
   /** How many times this seed of this commit was handed out while no result came back. */
   dispatches: number;
-  /** The executor's name for the run (GitHub: the workflow run id), when known. */
-  dispatch?: string;
+  /** Where the run can be seen (GitHub: the workflow run's page), once it reported. */
+  url?: string;
 }
 
 export type ExperimentPhase =
@@ -110,6 +110,8 @@ export interface CampaignState {
   proposerFatal?: string;
   /** Events that contradict earlier ones and were ignored (a conflicting duplicate result, ...). */
   problems: string[];
+  /** Where the campaign is shown on GitHub (none locally). */
+  published: { statusComment?: { id: number; url: string }; pullRequest?: { number: number; url: string } };
 }
 
 /** Runs of an experiment on its current commit (earlier commits of a rebased experiment excluded). */
@@ -168,7 +170,11 @@ function sameResult(r: RunState, ev: Extract<LedgerEvent, { type: "run_finished"
 
 /** Folds ledger events into the campaign state. Throws FoldError on an inconsistent ledger. */
 export function fold(events: readonly LedgerEvent[]): CampaignState {
-  const first = events[0];
+  return foldInto(initialState(events[0]), events.slice(1));
+}
+
+/** The state of a campaign that has only started (its first event). */
+function initialState(first: LedgerEvent | undefined): CampaignState {
   if (first?.type !== "campaign_started") throw new FoldError("the ledger does not start with campaign_started");
   const config = parseConfig(first.config, "the campaign's recorded configuration");
   const s: CampaignState = {
@@ -197,7 +203,16 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     activeMs: 0,
     runningSince: first.at,
     problems: [],
+    published: {},
   };
+  return s;
+}
+
+/**
+ * Applies events that follow `s` to it, in place, and returns it: a driver that holds the state
+ * applies only what is new (the same result as folding the whole ledger again).
+ */
+export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): CampaignState {
   const get = (n: number, ev: LedgerEvent): ExperimentState => {
     const e = s.experiments[n];
     if (!e) throw new FoldError(`event ${ev.seq} (${ev.type}) names experiment ${n}, which was never requested`);
@@ -215,7 +230,7 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     e.reservedUsd = 0;
     s.costUsd += usage?.cost_usd ?? 0;
   };
-  for (const ev of events.slice(1)) {
+  for (const ev of events) {
     if (ev.seq <= s.lastSeq) throw new FoldError(`event sequence goes backwards at seq ${ev.seq}`);
     const previousAt = s.lastAt;
     s.lastSeq = ev.seq;
@@ -294,7 +309,7 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {
           // Handed out again (its lease passed): the same run, one more dispatch.
-          Object.assign(open, { startedAt: ev.at, leaseUntil: ev.lease_until, dispatches: open.dispatches + 1, dispatch: ev.dispatch ?? open.dispatch });
+          Object.assign(open, { startedAt: ev.at, leaseUntil: ev.lease_until, dispatches: open.dispatches + 1 });
           break;
         }
         e.runs.push({
@@ -308,13 +323,19 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
           startedAt: ev.at,
           dispatches: 1,
           ...(ev.lease_until !== undefined ? { leaseUntil: ev.lease_until } : {}),
-          ...(ev.dispatch !== undefined ? { dispatch: ev.dispatch } : {}),
         });
         break;
       }
       case "run_finished": {
         const e = get(ev.experiment, ev);
-        const result = { status: ev.status, metric: ev.metric, seconds: ev.seconds, reason: ev.reason, tail: ev.tail };
+        const result = {
+          status: ev.status,
+          metric: ev.metric,
+          seconds: ev.seconds,
+          reason: ev.reason,
+          tail: ev.tail,
+          ...(ev.url === undefined ? {} : { url: ev.url }),
+        };
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {
           Object.assign(open, result);
@@ -392,6 +413,10 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
         break;
       case "instructions_added":
         s.instructions.push({ text: ev.text, by: ev.by, at: ev.at });
+        break;
+      case "published":
+        if (ev.channel === "status_comment") s.published.statusComment = { id: ev.id, url: ev.url };
+        else s.published.pullRequest = { number: ev.id, url: ev.url };
         break;
       case "campaign_stopped":
         closeStretch(ev.at);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { minImprovementAbsolute, parseConfigText, parseDurationSeconds } from "../../src/core/config.js";
+import { minImprovementAbsolute, parseConfig, parseConfigText, parseDurationSeconds } from "../../src/core/config.js";
 import { ConfigError } from "../../src/errors.js";
 
 const minimal = "metric:\n  name: val_loss\n  goal: minimize\nrun: node train.mjs\neditable: [train.mjs]\n";
@@ -88,5 +88,18 @@ describe("config", () => {
     const c = parseConfigText(`${minimal}accept:\n  min_improvement: "2%"\n`);
     expect(minImprovementAbsolute(c, -50)).toBeCloseTo(1, 12);
     expect(minImprovementAbsolute(parseConfigText(minimal), 50)).toBe(0);
+  });
+});
+
+describe("schedule", () => {
+  const base = { metric: { name: "loss", goal: "minimize" }, run: "x", editable: ["a"] };
+  it.each([
+    ["0 2 * * *", undefined],
+    ["*/15 * * * 1-5", undefined],
+    ["61 2 * * *", "schedule: not a cron expression: Constraint error, got value 61 expected range 0-59"],
+    ["nightly", 'schedule: expected five cron fields (minute hour day month weekday), got "nightly"'],
+  ])("%j", (cron, problem) => {
+    if (problem === undefined) expect(parseConfig({ ...base, schedule: cron }).schedule).toBe(cron);
+    else expect(() => parseConfig({ ...base, schedule: cron })).toThrow(problem);
   });
 });

@@ -5,7 +5,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { defaultWorkflowFiles, lintWorkflow } from "../../scripts/actionlint.js";
-import { renderWorkflow, templatesDir, timeoutMinutes, WORKFLOW_TEMPLATE_FILES, type WorkflowKind, workflowTemplate } from "../../src/cli/templates.js";
+import {
+  renderWorkflow,
+  SCHEDULE_TEMPLATE_FILE,
+  templatesDir,
+  timeoutMinutes,
+  WORKFLOW_TEMPLATE_FILES,
+  type WorkflowKind,
+  workflowTemplate,
+} from "../../src/cli/templates.js";
 import { ConfigError } from "../../src/errors.js";
 
 const KINDS = Object.keys(WORKFLOW_TEMPLATE_FILES) as WorkflowKind[];
@@ -45,7 +53,10 @@ describe("workflow templates", { timeout: 30_000 }, () => {
 
   it("the repository's own workflows and the templates are what CI lints", async () => {
     const files = (await defaultWorkflowFiles(ROOT)).map((f) => f.slice(ROOT.length + 1));
-    expect(files).toEqual([".github/workflows/ci.yml", ...KINDS.map((k) => `templates/workflows/${WORKFLOW_TEMPLATE_FILES[k]}`).sort()]);
+    expect(files).toEqual([
+      ".github/workflows/ci.yml",
+      ...[...KINDS.map((k) => WORKFLOW_TEMPLATE_FILES[k]), SCHEDULE_TEMPLATE_FILE].map((f) => `templates/workflows/${f}`).sort(),
+    ]);
     for (const f of files) expect(await lintWorkflow(await readFile(join(ROOT, f), "utf8"), f), f).toEqual([]);
   });
 

@@ -1,0 +1,244 @@
+/**
+ * The RepoHost over GitHub's Git Data API: reads files through trees and blobs (cached: both are
+ * named by their content), commits edits as one tree and one commit dated from the ledger, and
+ * moves branches with a compare-and-swap. Diffs are computed here from the contents, which costs no
+ * request.
+ */
+import { createTwoFilesPatch, diffLines } from "diff";
+import { boundDiff } from "../core/diff.js";
+import { BranchConflict, EditError, SurfaceViolation } from "../errors.js";
+import type { CommitOptions, CommitResult, RepoHost } from "../ports.js";
+import { APP_IDENTITY, apiError, call, type GitHubClient, type RepoRef, statusOf } from "./client.js";
+
+interface TreeEntry {
+  path: string;
+  mode: string;
+  type: string;
+  sha: string;
+}
+
+/** Entries kept in each cache before the oldest go (trees, blobs and commits are immutable). */
+const CACHE_ENTRIES = 2_000;
+
+/** A small insertion-ordered cache: immutable objects need no invalidation, only a bound. */
+class Bounded<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    return this.map.get(k);
+  }
+  delete(k: K): void {
+    this.map.delete(k);
+  }
+  set(k: K, v: V): V {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+    return v;
+  }
+}
+
+export class OctokitRepoHost implements RepoHost {
+  private readonly trees = new Bounded<string, Promise<Map<string, TreeEntry>>>(CACHE_ENTRIES);
+  private readonly blobs = new Bounded<string, Promise<string>>(CACHE_ENTRIES);
+  private readonly commitTrees = new Bounded<string, Promise<string>>(CACHE_ENTRIES);
+  /**
+   * Branches known to exist, by name, and their commits: set by this process, or listed with
+   * `knownUnder`. They let a deletion skip its read, and a driver find branches left to clean.
+   */
+  private readonly known = new Map<string, string>();
+
+  constructor(
+    private readonly gh: GitHubClient,
+    private readonly where: RepoRef,
+  ) {}
+
+  async readFiles(commit: string, paths: string[]): Promise<Record<string, string | undefined>> {
+    const tree = await this.treeOf(commit);
+    const out: Record<string, string | undefined> = {};
+    await Promise.all(
+      paths.map(async (p) => {
+        const e = tree.get(p);
+        out[p] = e && e.type === "blob" ? await this.blob(e.sha) : undefined;
+      }),
+    );
+    return out;
+  }
+
+  async listFiles(commit: string): Promise<string[]> {
+    return [...(await this.treeOf(commit)).values()].filter((e) => e.type === "blob").map((e) => e.path);
+  }
+
+  async commit(parent: string, files: Record<string, string>, message: string, options: CommitOptions): Promise<CommitResult> {
+    const bad = Object.keys(files).filter(
+      (p) => p === "" || p.startsWith("/") || p.split("/").some((s) => s === "" || s === "." || s === ".." || s.toLowerCase() === ".git"),
+    );
+    if (bad.length > 0) throw new SurfaceViolation(`refusing to commit paths outside the repository or inside .git: ${bad.join(", ")}`, bad);
+    const tree = await this.treeOf(parent);
+    for (const p of Object.keys(files)) {
+      const parts = p.split("/");
+      const above = parts
+        .slice(0, -1)
+        .map((_, i) => parts.slice(0, i + 1).join("/"))
+        .find((q) => tree.get(q)?.type === "blob");
+      if (above !== undefined) throw new EditError(`cannot write ${p}: ${above} is a file at the parent commit`, p);
+      if (tree.get(p)?.type === "tree") throw new EditError(`cannot write ${p}: it is a folder at the parent commit`, p);
+    }
+    const before = await this.readFiles(parent, Object.keys(files));
+    const { owner, repo } = this.where;
+    const baseTree = await this.treeShaOf(parent);
+    const entries = Object.entries(files).map(([path, content]) => ({
+      path,
+      // An executable file stays executable; everything else (new files included) is 100644.
+      mode: (tree.get(path)?.mode === "100755" ? "100755" : "100644") as "100755" | "100644",
+      type: "blob" as const,
+      content,
+    }));
+    const newTree = await call("create tree", () => this.gh.rest.git.createTree({ owner, repo, base_tree: baseTree, tree: entries }));
+    const who = { ...APP_IDENTITY, date: options.at };
+    const made = await call("create commit", () =>
+      this.gh.rest.git.createCommit({ owner, repo, message, tree: newTree.data.sha, parents: [parent], author: who, committer: who }),
+    );
+    const sha = made.data.sha;
+    this.commitTrees.set(sha, Promise.resolve(newTree.data.sha));
+    let added = 0;
+    let removed = 0;
+    let diff = "";
+    for (const [path, content] of Object.entries(files)) {
+      const old = before[path];
+      for (const part of diffLines(old ?? "", content)) {
+        if (part.added) added += part.count ?? 0;
+        else if (part.removed) removed += part.count ?? 0;
+      }
+      diff += createTwoFilesPatch(old === undefined ? "/dev/null" : `a/${path}`, `b/${path}`, old ?? "", content, "", "", { context: 3 })
+        .split("\n")
+        .slice(1)
+        .join("\n");
+    }
+    return { commit: sha, diff: boundDiff(diff, parent, sha), linesAdded: added, linesRemoved: removed };
+  }
+
+  async setBranch(name: string, commit: string, expected: string | null): Promise<void> {
+    const { owner, repo } = this.where;
+    const ref = `heads/${name}`;
+    if (expected === null) {
+      if (this.known.get(name) === commit) return;
+      try {
+        await this.gh.rest.git.createRef({ owner, repo, ref: `refs/${ref}`, sha: commit });
+        this.known.set(name, commit);
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 422) throw this.wrap("create branch", name, err);
+        const actual = await this.branchCommit(name);
+        if (actual === commit) return;
+        throw conflict(name, expected, actual ?? null);
+      }
+    }
+    // GitHub has no compare-and-swap on a ref: read it, compare, then move it. A move that is not
+    // a fast-forward (a rebased experiment) needs force; the window between read and write is one
+    // request, and a second App replica moving the same branch in it is the race left.
+    const actual = await this.branchCommit(name);
+    if (actual === commit) return;
+    if (actual !== expected) throw conflict(name, expected, actual ?? null);
+    try {
+      await this.gh.rest.git.updateRef({ owner, repo, ref, sha: commit, force: false });
+    } catch (err) {
+      if (statusOf(err) !== 422) throw this.wrap("move branch", name, err);
+      await call("move branch", () => this.gh.rest.git.updateRef({ owner, repo, ref, sha: commit, force: true }));
+    }
+    this.known.set(name, commit);
+  }
+
+  async deleteBranch(name: string, expected: string): Promise<void> {
+    const { owner, repo } = this.where;
+    // A branch this process set (or listed) at the expected commit is deleted without a read.
+    const actual = this.known.get(name) === expected ? expected : await this.branchCommit(name);
+    this.known.delete(name);
+    if (actual === undefined) return;
+    if (actual !== expected) throw conflict(name, expected, actual);
+    try {
+      await this.gh.rest.git.deleteRef({ owner, repo, ref: `heads/${name}` });
+    } catch (err) {
+      // Already gone (a second handler was quicker): what was asked for holds.
+      if (statusOf(err) !== 422 && statusOf(err) !== 404) throw this.wrap("delete branch", name, err);
+    }
+  }
+
+  /**
+   * The branches under `prefix` (e.g. "autoresearch/7/") and their commits: listed from GitHub
+   * the first time (one request), then as this process moves them.
+   */
+  async knownUnder(prefix: string): Promise<Map<string, string>> {
+    if (!this.listed.has(prefix)) {
+      const { owner, repo } = this.where;
+      const refs = await call(`list the branches under ${prefix}`, () => this.gh.rest.git.listMatchingRefs({ owner, repo, ref: `heads/${prefix}` }));
+      for (const r of refs.data) this.known.set(r.ref.replace(/^refs\/heads\//, ""), r.object.sha);
+      this.listed.add(prefix);
+    }
+    return new Map([...this.known].filter(([name]) => name.startsWith(prefix)));
+  }
+
+  /** Prefixes already listed by knownUnder. */
+  private readonly listed = new Set<string>();
+
+  /** The commit a branch points at, or undefined when it does not exist. */
+  async branchCommit(name: string): Promise<string | undefined> {
+    const { owner, repo } = this.where;
+    try {
+      const r = await this.gh.rest.git.getRef({ owner, repo, ref: `heads/${name}` });
+      return r.data.object.sha;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw this.wrap("read branch", name, err);
+    }
+  }
+
+  private wrap(what: string, name: string, err: unknown) {
+    return apiError(`${what} ${name}`, err);
+  }
+
+  /** Every entry of a commit's tree, by path (one recursive request per tree, cached). */
+  private treeOf(commit: string): Promise<Map<string, TreeEntry>> {
+    const cached = this.trees.get(commit);
+    if (cached) return cached;
+    const load = (async () => {
+      const { owner, repo } = this.where;
+      const treeSha = await this.treeShaOf(commit);
+      const r = await call(`read the tree of ${commit.slice(0, 12)}`, () => this.gh.rest.git.getTree({ owner, repo, tree_sha: treeSha, recursive: "1" }));
+      if (r.data.truncated) throw new EditError(`the tree of ${commit.slice(0, 12)} is too large for GitHub to list in one request`, "");
+      return new Map(r.data.tree.filter((e) => e.path && e.sha).map((e) => [e.path as string, e as TreeEntry]));
+    })();
+    // A failed read is not remembered: the next call tries again.
+    load.catch(() => this.trees.delete(commit));
+    return this.trees.set(commit, load);
+  }
+
+  private treeShaOf(commit: string): Promise<string> {
+    const cached = this.commitTrees.get(commit);
+    if (cached) return cached;
+    const { owner, repo } = this.where;
+    const load = call(`read commit ${commit.slice(0, 12)}`, () => this.gh.rest.git.getCommit({ owner, repo, commit_sha: commit })).then((r) => r.data.tree.sha);
+    load.catch(() => this.commitTrees.delete(commit));
+    return this.commitTrees.set(commit, load);
+  }
+
+  private blob(sha: string): Promise<string> {
+    const cached = this.blobs.get(sha);
+    if (cached) return cached;
+    const { owner, repo } = this.where;
+    const load = call(`read blob ${sha.slice(0, 12)}`, () => this.gh.rest.git.getBlob({ owner, repo, file_sha: sha })).then((r) =>
+      Buffer.from(r.data.content, r.data.encoding === "base64" ? "base64" : "utf8").toString("utf8"),
+    );
+    load.catch(() => this.blobs.delete(sha));
+    return this.blobs.set(sha, load);
+  }
+}
+
+function conflict(name: string, expected: string | null, actual: string | null): BranchConflict {
+  return new BranchConflict(
+    `branch ${name} is at ${actual?.slice(0, 12) ?? "(absent)"}, not at ${expected?.slice(0, 12) ?? "(absent)"} as this campaign expects: another process moved it; nothing was changed`,
+    name,
+    expected,
+    actual,
+  );
+}
