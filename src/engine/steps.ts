@@ -15,7 +15,7 @@ import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
 import { bestExperiment, type CampaignState, type ExperimentState } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
-import { EditError, ProposalInterrupted, ProposerError } from "../errors.js";
+import { BranchConflict, EditError, ProposalInterrupted, ProposerError } from "../errors.js";
 import type { CommitResult, Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunResult, RunSpec } from "../ports.js";
 
 /** How many times a proposer may retry after its edits were rejected. */
@@ -135,7 +135,15 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
         continue;
       }
       const branch = experimentBranch(s.campaign, cmd.experiment);
-      await deps.repo.setBranch(branch, result.commit, null);
+      try {
+        await deps.repo.setBranch(branch, result.commit, null);
+      } catch (err) {
+        // The branch of an earlier attempt at this experiment whose process died before the ledger
+        // recorded it (the ledger knows no commit for it): nobody refers to it, so it is replaced.
+        if (!(err instanceof BranchConflict) || err.actual === null || s.experiments[cmd.experiment]?.commit) throw err;
+        deps.logger.warn("replacing the branch of an abandoned attempt", { experiment: cmd.experiment, branch, was: err.actual });
+        await deps.repo.setBranch(branch, result.commit, err.actual);
+      }
       const traceFile = await deps.ledger.writeTrace(cmd.experiment, traceMarkdown(s, cmd.experiment, proposal, feedback));
       return [
         {
