@@ -3,7 +3,7 @@
  * fakes in test/fakes/. The core itself never calls them: drivers do, through src/engine/.
  */
 import type { Config } from "./core/config.js";
-import type { Edit, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
+import type { Edit, IsolationLevel, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
 
 /** A commit created from edits, with what it changed. */
 export interface CommitResult {
@@ -46,6 +46,8 @@ export interface RunResult {
   reason: string;
   /** Bounded, sanitized end of the output. */
   tail: string;
+  /** The isolation the run had (src/runner/isolation.ts); absent where nothing ran. */
+  isolation?: IsolationLevel;
 }
 
 export interface Executor {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { CONFIG_PATH } from "../core/config.js";
 import { ExperimentIdSchema, type RunMode } from "../core/result.js";
+import { ISOLATION_LEVELS, type IsolationLevel } from "../runner/isolation.js";
 
 /** Characters GitHub refuses in artifact names. */
 const ARTIFACT_NAME_RE = /^[^"':<>|*?\\/\r\n]{1,200}$/;
@@ -53,6 +54,12 @@ export const ActionInputsSchema = z
       .refine((s) => s === "" || s === "run" || s === "eval", "expected run or eval")
       .transform((s): RunMode => (s === "eval" ? "eval" : "run"))
       .describe("run: run, then eval on this runner; eval: only eval, on training outputs placed in the workspace, with the parent's files."),
+    isolation: z
+      .string()
+      .default("")
+      .refine((s) => s === "" || (ISOLATION_LEVELS as readonly string[]).includes(s), `expected one of ${ISOLATION_LEVELS.join(", ")}`)
+      .transform((s) => (s === "" ? "sandbox" : s) as IsolationLevel)
+      .describe("The strongest isolation to use; the strongest the runner offers up to it is used and recorded."),
   })
   .transform((i) => ({
     experiment: i.experiment,
@@ -62,9 +69,10 @@ export const ActionInputsSchema = z
     artifactName: i["artifact-name"] || `autoresearch-result-${i.experiment}-${i.seed}`,
     upload: i.upload,
     mode: i.mode,
+    isolation: i.isolation,
   }));
 
 /** Validated inputs with defaults applied. */
 export type ActionInputs = z.output<typeof ActionInputsSchema>;
 /** The input names, as in action.yml. */
-export const INPUT_NAMES = ["experiment", "seed", "parent", "config", "artifact-name", "upload", "mode"] as const;
+export const INPUT_NAMES = ["experiment", "seed", "parent", "config", "artifact-name", "upload", "mode", "isolation"] as const;

@@ -14,10 +14,14 @@ import { type ExperimentResult, ExperimentResultSchema, RESULT_VERSION } from ".
 import { ConfigError, GitError, InputError } from "../errors.js";
 import { git } from "../local/git.js";
 import type { RunResult } from "../ports.js";
-import { changedFiles, checkoutParent, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
+import { changedFiles, type GitCall, surfaceRejection } from "../runner/checkout.js";
+import { isRefusedEnvName, runEnvironment } from "../runner/env.js";
 import { runExperiment } from "../runner/experiment.js";
+import { describeIsolation, detectIsolation } from "../runner/isolation.js";
 import { samplePeakMemory } from "../runner/memory.js";
-import { experimentEnv, isWithheld } from "./env.js";
+import { RunDir } from "../runner/rundir.js";
+import { listTree } from "../runner/tree.js";
+import { FileCommandGuard, hiddenPaths } from "./guard.js";
 import { type ActionInputs, ActionInputsSchema } from "./inputs.js";
 import { fenceBody, fenceClose, fenced, fenceOpen, renderSummary } from "./report.js";
 
@@ -48,6 +52,8 @@ export interface ActionContext {
   version: string;
   /** Seconds between SIGTERM and SIGKILL; default 2, so a hung run ends well within the time box + 5 s. */
   graceSeconds?: number;
+  /** Seconds to wait after SIGKILL before reporting processes as unkillable. Default 10. */
+  killDeadlineSeconds?: number;
 }
 
 /** What the Action produced. */
@@ -70,8 +76,8 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
   const workspace = resolve(ctx.workspace);
   // Git never needs the job's credentials, and runs after the experiment in a repository it could
   // have reconfigured: it gets the experiment's environment, not the job's.
-  const gitEnv: Record<string, string | undefined> = {};
-  for (const k of Object.keys(ctx.env)) if (isWithheld(k)) gitEnv[k] = undefined;
+  const gitEnv: Record<string, string | undefined> = { GIT_NO_REPLACE_OBJECTS: "1" };
+  for (const k of Object.keys(ctx.env)) if (isRefusedEnvName(k)) gitEnv[k] = undefined;
   const gitCall: GitCall = (args, opts) => git(opts?.cwd ?? workspace, args, { env: gitEnv, ...(opts?.input !== undefined ? { input: opts.input } : {}) });
 
   const commit = await resolveCommit(gitCall, "HEAD", "the checked-out commit");
@@ -115,33 +121,62 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
       io.write(`rejected, nothing was run: ${rejection.paths.length} file(s) outside the editable surface\n`);
       io.write(fenced(rejection.reason, fenceToken()));
     } else {
-      const gitDir = await gitDirOf(gitCall, workspace);
-      const env = experimentEnv(ctx.env);
+      const env = runEnvironment(ctx.env, config.run_env);
+      const isolation = detectIsolation({ max: inputs.isolation, hide: hiddenPaths(workspace, ctx.env) });
+      io.write(`isolation: ${isolation.level} (${describeIsolation(isolation.level)})\n`);
       const gpuQuery = queryGpus(env);
       const token = fenceToken();
       // The fence is open for the whole run, not only while the tail is shown: a process of the
       // experiment that found this step's stdout still writes inside it.
       io.write(fenceOpen(token));
+      const dir = await RunDir.create(ctx.runnerTemp || tmpdir(), isolation);
       try {
+        const guard = await FileCommandGuard.snapshot(ctx.env);
         const sampler = samplePeakMemory(process.pid);
+        let measured: RunResult | undefined;
         try {
-          run = await runExperiment({
-            cwd: workspace,
+          const tracked = new Set([...(await listTree(workspace, commit)), ...(await listTree(workspace, parent))].map((e) => e.path));
+          if (!evalOnly) await dir.writeCommit(workspace, commit);
+          measured = await runExperiment({
+            cwd: dir.tree,
             config,
             seed: inputs.seed,
             env,
             graceSeconds: ctx.graceSeconds ?? 2,
             skipRun: evalOnly,
-            restoreLocked: evalOnly
-              ? () => checkoutParent(gitCall, { parent, worktree: workspace, metricFile: config.metric.file })
-              : () => restoreLockedFiles(gitCall, { parent, commit, worktree: workspace, gitDir, editable: config.editable }),
+            isolation,
+            runDir: dir,
+            ...(ctx.killDeadlineSeconds !== undefined ? { killDeadlineSeconds: ctx.killDeadlineSeconds } : {}),
+            // Mode eval: the training outputs the workflow placed, untracked, in the workspace:
+            // the declared ones, or every untracked file where none are declared.
+            prepareEval: () =>
+              dir.prepareEval({
+                repo: workspace,
+                parent,
+                outputs: evalOnly && config.outputs.length === 0 ? ["**"] : config.outputs,
+                from: evalOnly ? workspace : dir.tree,
+                tracked,
+                metricFile: config.metric.file,
+              }),
           });
         } finally {
           peak = await sampler.stop();
+          // Every process of the run is gone: what it wrote to the runner's file commands is undone.
+          const forged = await guard.restore();
+          if (forged.length > 0 && measured !== undefined) {
+            measured = {
+              ...measured,
+              status: "crash",
+              metric: null,
+              reason: `the run wrote to the runner's file commands (${forged.join(", ")}); they were put back as they were before the run`,
+            };
+          }
         }
+        run = measured;
         const body = [run.tail, run.reason === "" ? "" : `reason: ${run.reason}`].filter((s) => s !== "").join("\n");
         io.write(fenceBody(body === "" ? "(no output)" : body, token));
       } finally {
+        await dir.dispose();
         // Always closed, also when something above throws: main.ts's error must be a command again.
         io.write(fenceClose(token));
       }
@@ -162,6 +197,7 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
     tail: run.tail,
     gpu,
     peak_memory_mb: peak,
+    ...(run.isolation !== undefined ? { isolation: run.isolation } : {}),
   });
 
   // Created only now that every process of the experiment is gone (runExperiment waits for the

@@ -19,6 +19,7 @@ import { FileLedgerStore } from "../local/ledger.js";
 import { acquireLock } from "../local/lock.js";
 import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
 import { createProposer } from "../proposers/index.js";
+import { runEnvironment } from "../runner/env.js";
 import { cliLogger, type Output, Progress } from "./output.js";
 
 /** Settings a user may override on the command line for one campaign. */
@@ -49,13 +50,6 @@ export interface CampaignOutcome {
   summary: CampaignSummary;
   reportPath: string;
   interrupted: boolean;
-}
-
-/** Environment variables never handed to an experiment: the experiment needs none of them. */
-const SECRET_ENV = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_.*|NPM_TOKEN)$/;
-
-export function experimentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !SECRET_ENV.test(k)));
 }
 
 /** Reads and validates the configuration file, with command-line overrides applied. */
@@ -167,7 +161,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const config = state0.config;
     const deps = {
       repo: new GitRepoHost(root),
-      executor: new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) }),
+      executor: new LocalExecutor({ repoDir: root, config, logger: log, env: runEnvironment(process.env, config.run_env) }),
       proposer: createProposer(config, { env: process.env, logger: log }),
       ledger,
       logger: log,

@@ -26,6 +26,10 @@ export type Edit = z.infer<typeof EditSchema>;
 export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled"]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
+/** How far a run was kept from the machine (src/runner/isolation.ts says what each level holds). */
+export const IsolationLevelSchema = z.enum(["sandbox", "user", "process", "none"]);
+export type IsolationLevel = z.infer<typeof IsolationLevelSchema>;
+
 export const UsageSchema = z.strictObject({
   input_tokens: z.number().int().min(0).default(0),
   output_tokens: z.number().int().min(0).default(0),
@@ -113,6 +117,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     exit_code: z.number().int().nullable(),
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
+    isolation: IsolationLevelSchema.optional().describe("The isolation the run had; absent in ledgers written before it was recorded."),
   }),
   z.strictObject({
     ...base,

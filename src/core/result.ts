@@ -3,7 +3,7 @@
  * Action as an artifact and read by the App. One strict zod schema shared by both sides.
  */
 import { z } from "zod";
-import { RunStatusSchema } from "./events.js";
+import { IsolationLevelSchema, RunStatusSchema } from "./events.js";
 
 /** Version of the result format; the App refuses versions it does not know. */
 export const RESULT_VERSION = 1;
@@ -55,8 +55,11 @@ export const ExperimentResultSchema = z
       .number()
       .min(0)
       .nullable()
-      .describe("Largest sampled sum of resident memory (RSS, host memory only) of the experiment's processes; null where not measurable."),
+      .describe(
+        "Largest sampled memory of the experiment's processes, shared pages counted once (proportional set size, host memory only); null where not measurable.",
+      ),
     action_version: z.string().describe("Version of autoresearch-bot that produced the result."),
+    isolation: IsolationLevelSchema.optional().describe("The isolation the run had (docs/security.md); absent when nothing ran."),
   })
   .describe("The result of one run of an experiment on a GitHub Actions runner (result.json).");
 

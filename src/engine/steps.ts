@@ -150,6 +150,7 @@ export async function runOne(spec: RunSpec, deps: EngineDeps, signal: AbortSigna
     exit_code: r.exitCode,
     reason: r.reason,
     tail: r.tail,
+    ...(r.isolation !== undefined ? { isolation: r.isolation } : {}),
   };
 }
 
