@@ -3,6 +3,7 @@
  * Pure: a result in, text out.
  */
 import type { ExperimentResult } from "../core/result.js";
+import { describeIsolation } from "../runner/isolation.js";
 
 /**
  * Log lines that show `text` (the experiment's output, or a reason quoting it) inside a
@@ -64,6 +65,8 @@ export function renderSummary(r: ExperimentResult): string {
     ["GPU", r.gpu === null ? "none found" : r.gpu.join(", ") || "none found"],
     ["peak memory", r.peak_memory_mb === null ? "not measured" : `${r.peak_memory_mb} MiB`],
   ];
+  // Never more than held: a result without a level ran nothing.
+  if (r.isolation !== undefined) rows.push(["isolation", `${r.isolation}: ${describeIsolation(r.isolation)}`]);
   if (r.reason !== "") rows.push(["reason", r.reason]);
   const table = ["| | |", "| --- | --- |", ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join("\n");
   const tail = r.tail === "" ? "" : `\n\n<details><summary>log tail</summary>\n\n<pre><code>${escapeHtml(r.tail)}</code></pre>\n\n</details>`;

@@ -275,6 +275,17 @@ echo "left $! behind"
     expect(run.outputs).toMatchObject({ status: "no_metric", metric: "" });
   });
 
+  it("never reads a metric file that run wrote and eval did not (mode run)", async () => {
+    const config = CONFIG()
+      .replace("  goal: minimize\n", "  goal: minimize\n  file: metrics.json\n")
+      .replace("outputs: [out.txt]", "outputs: [out.txt, metrics.json]");
+    const repo = await repoWith(base("echo 1 > out.txt\n", config), { "train.sh": `echo 1 > out.txt\necho '{"score": 0.001}' > metrics.json\n` });
+    const run = await runBundledAction({ repo, inputs: { experiment: "stale", seed: "1", upload: "false" } });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const { result } = await resultOf(run);
+    expect(result).toMatchObject({ status: "no_metric", metric: null, reason: 'metric file "metrics.json" was not written' });
+  });
+
   it("gives crash with the shell's error in the tail for a command that does not exist", async () => {
     const config = CONFIG().replace("run: sh train.sh", "run: definitely-not-a-command-xyz --train");
     const repo = await repoWith(base("echo 1 > out.txt\n", config), { "train.sh": "echo 2 > out.txt\n" });

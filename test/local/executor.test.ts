@@ -231,3 +231,29 @@ describe("LocalExecutor", () => {
     expect(worktrees()).toHaveLength(1);
   });
 });
+
+describe("LocalExecutor with metric.file", () => {
+  it.each([
+    ["written by run and declared as an output", {}],
+    ["committed at the parent", { "metrics.json": '{"val_loss": 0.001}\n' }],
+  ])("never reads a metric file that eval did not write: %s", async (_name, extra) => {
+    const parent = Object.keys(extra).length > 0 ? await commitOn(base, extra) : base;
+    const commit = await commitOn(parent, { "train.mjs": train(0.5, 'writeFileSync("metrics.json", JSON.stringify({ val_loss: 0.001 }));') });
+    const ex = executor({
+      eval: `${NODE} -e "console.log('evaluated, wrote nothing')"`,
+      outputs: ["pred.txt", "metrics.json"],
+      metric: { name: "val_loss", goal: "minimize", file: "metrics.json" },
+    });
+    const r = await ex.run(spec(commit, 1, parent), new AbortController().signal);
+    expect(r).toMatchObject({ status: "no_metric", metric: null, reason: 'metric file "metrics.json" was not written' });
+  });
+
+  it("reads the metric file eval wrote", async () => {
+    const commit = await commitOn(base, { "train.mjs": train(0.5, 'writeFileSync("metrics.json", JSON.stringify({ val_loss: 0.001 }));') });
+    const ex = executor({
+      eval: `${NODE} -e "require('fs').writeFileSync('metrics.json', JSON.stringify({ val_loss: 0.5 }))"`,
+      metric: { name: "val_loss", goal: "minimize", file: "metrics.json" },
+    });
+    expect(await ex.run(spec(commit), new AbortController().signal)).toMatchObject({ status: "ok", metric: 0.5 });
+  });
+});

@@ -222,6 +222,26 @@ describe("runExperiment", () => {
     expect(r).toMatchObject(expected);
   });
 
+  it("deletes the metric file before eval, so a stale one written by run is never read", async () => {
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({
+        run: "echo '{\"val_loss\": 0.001}' > metrics.json",
+        eval: "echo evaluated",
+        metric: { name: "val_loss", goal: "minimize", file: "metrics.json" },
+      }),
+      seed: 1,
+    });
+    expect(r).toMatchObject({ status: "no_metric", reason: 'metric file "metrics.json" was not written' });
+  });
+
+  it("gives eval PYTHONSAFEPATH=1: a json.py in its folder does not shadow the standard library", async () => {
+    await writeFile(join(dir, "json.py"), "def dumps(x):\n    return '0.000001'\n");
+    await writeFile(join(dir, "eval.py"), 'import json\nprint("val_loss:", json.dumps(1.5))\n');
+    const r = await runExperiment({ cwd: dir, config: config({ run: "true", eval: "python3 eval.py" }), seed: 1 });
+    expect(r).toMatchObject({ status: "ok", metric: 1.5 });
+  });
+
   it("refuses a metric.file outside the checkout", async () => {
     const r = await runExperiment({
       cwd: dir,
