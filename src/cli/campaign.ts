@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
-import type { LedgerEvent } from "../core/events.js";
+import type { IsolationLevel, LedgerEvent } from "../core/events.js";
 import { campaignBranch } from "../core/names.js";
 import { type CampaignSummary, renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize } from "../core/report.js";
 import { type CampaignState, fold } from "../core/state.js";
@@ -20,6 +20,7 @@ import { acquireLock } from "../local/lock.js";
 import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
 import { createProposer } from "../proposers/index.js";
 import { runEnvironment } from "../runner/env.js";
+import { describeIsolation, ISOLATION_LEVELS } from "../runner/isolation.js";
 import { cliLogger, type Output, Progress } from "./output.js";
 
 /** Settings a user may override on the command line for one campaign. */
@@ -50,6 +51,26 @@ export interface CampaignOutcome {
   summary: CampaignSummary;
   reportPath: string;
   interrupted: boolean;
+  /** What the runs' isolation was, in words (docs/security.md). */
+  isolation: string;
+}
+
+/**
+ * The isolation of a campaign's runs in plain words: the weakest level any run had, since a
+ * report must never claim more than held for every run.
+ */
+export function isolationText(events: readonly LedgerEvent[]): string {
+  const levels = new Set<IsolationLevel>();
+  let unrecorded = 0;
+  for (const e of events) {
+    if (e.type !== "run_finished" || e.status === "rejected") continue;
+    if (e.isolation === undefined) unrecorded++;
+    else levels.add(e.isolation);
+  }
+  if (levels.size === 0) return unrecorded > 0 ? "not recorded (runs from before autoresearch recorded it)" : "no run yet";
+  const weakest = [...ISOLATION_LEVELS].reverse().find((l) => levels.has(l)) as IsolationLevel;
+  const mixed = levels.size > 1 || unrecorded > 0 ? ` (the weakest of ${[...levels].join(", ")}${unrecorded > 0 ? ", and runs without a record" : ""})` : "";
+  return `${weakest}${mixed}: ${describeIsolation(weakest)}`;
 }
 
 /** Reads and validates the configuration file, with command-line overrides applied. */
@@ -178,7 +199,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       progress.stop();
     }
     const reportPath = await writeReport(root, id, result.state);
-    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted };
+    const isolation = isolationText((await ledger.read()).events);
+    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted, isolation };
   } finally {
     await lock.release();
   }
@@ -201,8 +223,9 @@ export async function writeReport(root: string, id: string, state: CampaignState
     traceLink: (n) => `traces/${n}.md`,
     reproduce: `git checkout ${campaignBranch(id)}\n${state.config.run}${state.config.eval ? `\n${state.config.eval}` : ""}`,
   });
+  const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
   const path = reportFile(root, id);
-  await writeFile(path, md);
+  await writeFile(path, `${md.trimEnd()}\n\n## Isolation\n\nRuns: ${isolationText(events)}. See docs/security.md.\n`);
   return path;
 }
 
@@ -218,6 +241,7 @@ export function finalText(outcome: CampaignOutcome, root: string, out: Output): 
     `Report:          ${relativeOrAbs(outcome.reportPath)}`,
     `Campaign branch: ${campaignBranch(state.campaign)} in ${relativeOrAbs(root) || "."} (git log ${campaignBranch(state.campaign)})`,
     `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
+    `Isolation:       ${outcome.isolation}`,
   ];
   lines.push(...baselineFailureTail(state));
   if (outcome.interrupted) lines.push("", `Interrupted. Continue with: autoresearch run --resume --campaign ${state.campaign}`);

@@ -182,7 +182,6 @@ export async function initGithub(root: string, opts: { kind: WorkflowKind; force
   const workflow = renderWorkflow(opts.kind, {
     experimentTimeoutSeconds: seconds,
     runsOn,
-    run: typeof cfg.run === "string" ? cfg.run : undefined,
     outputs: opts.outputs,
   });
   await mkdir(dirname(workflowPath), { recursive: true });
@@ -198,7 +197,7 @@ export function githubNextSteps(g: GithubInit): string {
     steps.push(`Register self-hosted runners with the labels ${JSON.stringify(g.workflow.runsOn)} (runner.runs_on in ${CONFIG_PATH}).`);
   if (g.workflow.kind === "strict")
     steps.push(
-      "Check TRAIN_OUTPUTS (what training writes, read by `eval`) and TRAIN_COMMAND in the workflow; it needs an `eval` command in the configuration and the autoresearch Action's `mode: eval`.",
+      "Declare what training writes and `eval` reads as `outputs:` in the configuration (or TRAIN_OUTPUTS in the workflow); the workflow needs an `eval` command in the configuration.",
     );
   steps.push("Pin the Action by commit SHA in the workflow (uses: autoresearch-bot/autoresearch-bot@<sha> # v1).");
   steps.push(

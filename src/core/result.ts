@@ -81,3 +81,36 @@ export function parseExperimentResult(text: string): ExperimentResult {
   }
   return r.data;
 }
+
+/** The line the Action prints, outside any fence, once it has uploaded the result. */
+export function uploadedLine(name: string, artifactId: number): string {
+  return `autoresearch: uploaded result ${name} as artifact ${artifactId}`;
+}
+
+/**
+ * The id of the result artifact that the evaluate job itself uploaded, read from that job's log;
+ * undefined when the log names none. This is how a reader tells the trusted result from an
+ * artifact that training uploaded under the same name (with a stolen runtime token): artifact
+ * names are unique within a workflow run, so whichever was uploaded first holds the name, and
+ * only the evaluate job's own log, which training cannot write, names the id of the one it
+ * uploaded. Lines inside a `::stop-commands::` fence (output of the evaluation) never count, and
+ * the runner's timestamp prefix is ignored.
+ */
+export function trustedArtifactId(jobLog: string, name: string): number | undefined {
+  let fence: string | null = null;
+  let found: number | undefined;
+  const prefix = `autoresearch: uploaded result ${name} as artifact `;
+  for (const raw of jobLog.split(/\r?\n/)) {
+    const line = raw.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, "");
+    if (fence !== null) {
+      if (line.trim() === `::${fence}::`) fence = null;
+      continue;
+    }
+    if (line.startsWith("::stop-commands::")) {
+      fence = line.slice("::stop-commands::".length).trim();
+      continue;
+    }
+    if (line.startsWith(prefix) && /^\d+$/.test(line.slice(prefix.length).trim())) found = Number(line.slice(prefix.length).trim());
+  }
+  return found;
+}

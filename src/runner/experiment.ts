@@ -33,6 +33,11 @@ export interface ExperimentOptions {
    * template's evaluate job). Only `prepareEval` and `eval` run, and only `eval` can give the metric.
    */
   skipRun?: boolean;
+  /**
+   * Runs only `run` (the strict template's train job): status ok when it exits 0, with no metric;
+   * its outputs are collected by the caller.
+   */
+  trainOnly?: boolean;
   /** Base environment of the commands (already the allow-list); the AUTORESEARCH_* variables are added. */
   env?: NodeJS.ProcessEnv;
   /** Seconds between SIGTERM and SIGKILL when a command is stopped. Default 5. */
@@ -115,6 +120,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
     if (runFailure) return finish(runFailure);
     output = run.tail;
     runExit = run.exitCode;
+    if (opts.trainOnly) return finish({ status: "ok", metric: null, exitCode: runExit, reason: "" });
   }
 
   let metricDir = cwd;

@@ -111,19 +111,7 @@ export class RunDir {
       // A committed metric file must not stand in for what eval did not write.
       await rm(join(dest, metric), { force: true, recursive: true });
     }
-    if (opts.outputs.length > 0) {
-      const match = picomatch(opts.outputs as string[], { dot: true });
-      for (const path of await walkFiles(opts.from)) {
-        if (!match(path) || opts.tracked.has(path) || atParent.has(path) || path === metric) continue;
-        const problem = outputProblem(path);
-        if (problem) throw new Error(`the output ${JSON.stringify(path)} is not passed to eval: ${problem}`);
-        const st = await lstat(join(opts.from, path));
-        if (!st.isFile())
-          throw new Error(`the output ${JSON.stringify(path)} is not passed to eval: outputs must be regular files, not links or special files`);
-        await mkdir(join(dest, dirname(path)), { recursive: true });
-        await copyFile(join(opts.from, path), join(dest, path));
-      }
-    }
+    await copyOutputs({ from: opts.from, dest, outputs: opts.outputs, skip: new Set([...opts.tracked, ...atParent]), metricFile: metric });
     await this.giveAway(dest);
     return dest;
   }
@@ -159,6 +147,36 @@ export class RunDir {
     await chown(dir, uid, gid ?? uid);
     for (const path of await walkAll(dir)) await chown(join(dir, path), uid, gid ?? uid).catch(() => {});
   }
+}
+
+/**
+ * Copies the files under `from` that match `outputs` into `dest` (same relative paths), except
+ * those in `skip` (files of the repository) and `metricFile`; returns how many it copied. Throws
+ * with the reason for an output that may not be used (see {@link outputProblem}) or that is not a
+ * regular file.
+ */
+export async function copyOutputs(opts: {
+  from: string;
+  dest: string;
+  outputs: readonly string[];
+  skip: ReadonlySet<string>;
+  metricFile?: string | undefined;
+}): Promise<number> {
+  if (opts.outputs.length === 0) return 0;
+  const metric = opts.metricFile === undefined ? undefined : relative(".", opts.metricFile).split(sep).join("/");
+  const match = picomatch(opts.outputs as string[], { dot: true });
+  let copied = 0;
+  for (const path of await walkFiles(opts.from)) {
+    if (!match(path) || opts.skip.has(path) || path === metric) continue;
+    const problem = outputProblem(path);
+    if (problem) throw new Error(`the output ${JSON.stringify(path)} is not passed on: ${problem}`);
+    const st = await lstat(join(opts.from, path));
+    if (!st.isFile()) throw new Error(`the output ${JSON.stringify(path)} is not passed on: outputs must be regular files, not links or special files`);
+    await mkdir(join(opts.dest, dirname(path)), { recursive: true });
+    await copyFile(join(opts.from, path), join(opts.dest, path));
+    copied++;
+  }
+  return copied;
 }
 
 /** Every regular file and link under `dir`, relative, `.git` folders skipped; links are not followed. */

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { cp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseExperimentResult } from "../../src/core/result.js";
+import { parseExperimentResult, trustedArtifactId } from "../../src/core/result.js";
 import { processesWith } from "../fixtures/attack.js";
 import {
   type ActionRun,
@@ -133,6 +133,24 @@ describe("the bundled Action", () => {
     expect(artifact?.authorization).toMatch(/^Bearer /);
     expect(artifact?.backendIds).toEqual({ run: "run-backend-1", job: "job-backend-2" });
     expect(unzip(artifact!.blob).get("result.json")?.toString("utf8")).toBe(text);
+    // The job's own log names the artifact it uploaded: how a reader finds the trusted result.
+    expect(trustedArtifactId(run.stdout, "autoresearch-result-12-3-7")).toBe(service.artifacts.indexOf(artifact!) + 1);
+  });
+
+  it("fails, naming no trusted artifact, when the result's name was taken first (training uploading with a stolen token)", async () => {
+    const repo = await repoWith(base(), { "train.sh": "echo 2 > out.txt\n" });
+    // What a training job holding the runtime token could have uploaded before the evaluation.
+    service.artifacts.push({
+      name: "autoresearch-result-taken-1",
+      blob: Buffer.from("forged"),
+      finalized: true,
+      authorization: "Bearer x",
+      backendIds: { run: "run-backend-1", job: "job-backend-0" },
+    });
+    const run = await runBundledAction({ repo, inputs: { experiment: "taken", seed: "1" }, resultsUrl: service.url });
+    expect(run.code).not.toBe(0);
+    expect(trustedArtifactId(run.stdout, "autoresearch-result-taken-1")).toBeUndefined();
+    expect(activeCommands(run.stdout).filter((c) => c.command === "error")).toHaveLength(1);
   });
 
   it("kills a run that hangs within the time box plus 5 s, grandchildren included", async () => {
@@ -311,10 +329,10 @@ echo "left $! behind"
 
   it("fails the step on an invalid input before anything runs", async () => {
     const repo = await repoWith(base("touch ran.marker\n"), {});
-    const run = await runBundledAction({ repo, inputs: { experiment: "x/y", seed: "one", upload: "false", mode: "train" } });
+    const run = await runBundledAction({ repo, inputs: { experiment: "x/y", seed: "one", upload: "false", mode: "retrain" } });
     expect(run.code).not.toBe(0);
     const errors = activeCommands(run.stdout).filter((c) => c.command === "error");
-    expect(errors[0]?.line).toMatch(/experiment: .*seed: expected an integer.*mode: expected run or eval/);
+    expect(errors[0]?.line).toMatch(/experiment: .*seed: expected an integer.*mode: expected run, eval or train/);
     expect(existsSync(join(repo, "ran.marker"))).toBe(false);
   });
 });
@@ -422,5 +440,58 @@ budget:
     expect(errors[0]?.line).toContain("mode: eval needs an `eval` command in .github/autoresearch.yml");
     expect(gitIn(repo, "rev-parse", "HEAD")).toBe(commit);
     expect(run.outputs).toEqual({});
+  });
+});
+
+/**
+ * The strict template's two jobs with the bundled Action: mode train verifies the surface, runs
+ * only `run` and collects the declared outputs; mode eval evaluates them from their own folder.
+ */
+describe("the bundled Action in mode train, then mode eval", () => {
+  const STRICT = `metric:
+  name: score
+  goal: minimize
+run: sh train.sh
+eval: sh eval.sh
+editable: [train.sh]
+outputs: [out.txt]
+budget:
+  experiment_timeout: 20s
+`;
+
+  it("trains, collects only the declared outputs, and the evaluation reads them from that folder", async () => {
+    const repo = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 3 > out.txt\necho extra > other.txt\necho trained\n" });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-1", seed: "2", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs.status).toBe("ok");
+    expect(train.outputs["result-path"]).toBeUndefined();
+    const folder = train.outputs["training-outputs"] ?? "";
+    expect(folder.startsWith(join(train.runnerTemp, "autoresearch-train-outputs-"))).toBe(true);
+    expect(readdirSync(folder)).toEqual(["out.txt"]);
+    expect(train.summary).toContain("training of experiment s-1, seed 2: ok");
+    expect(foreignCommands(train)).toEqual([]);
+    // The evaluate job: a fresh checkout, the outputs in a folder of their own.
+    const fresh = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 3 > out.txt\necho extra > other.txt\necho trained\n" });
+    const ev = await runBundledAction({ repo: fresh, inputs: { experiment: "s-1", seed: "2", mode: "eval", upload: "false", "training-outputs": folder } });
+    expect(ev.code, ev.stdout + ev.stderr).toBe(0);
+    const { result } = await resultOf(ev);
+    expect(result).toMatchObject({ status: "ok", metric: 3, mode: "eval" });
+  });
+
+  it("runs nothing for a commit outside the surface, and uploads nothing", async () => {
+    const repo = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 1 > out.txt\n", "eval.sh": 'echo "score: 0"\n' });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-2", seed: "1", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs).toMatchObject({ status: "rejected", "training-outputs": "" });
+    expect(train.stdout).not.toContain("--- run");
+  });
+
+  it("refuses an output named like code, so evaluation never loads it", async () => {
+    const config = STRICT.replace("outputs: [out.txt]", 'outputs: ["*"]');
+    const repo = await repoWith(base("echo 5 > out.txt\n", config), { "train.sh": "echo 1 > out.txt\necho 'import os' > json.py\n" });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-3", seed: "1", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs).toMatchObject({ status: "crash", "training-outputs": "" });
+    expect(train.stdout).toMatch(/json\.py.*code/);
   });
 });

@@ -69,6 +69,9 @@ export async function startArtifactService(): Promise<FakeArtifactService> {
     };
     if (req.method === "POST" && url.pathname === `${TWIRP}CreateArtifact`) {
       const r = JSON.parse(data.toString("utf8")) as Record<string, string>;
+      // As GitHub's service: names are unique within a workflow run.
+      if (artifacts.some((a) => a.name === r.name && a.backendIds.run === (r.workflow_run_backend_id ?? "")))
+        return json(409, { code: "already_exists", msg: "an artifact with this name already exists on the workflow run" });
       artifacts.push({
         name: r.name ?? "",
         blob: Buffer.alloc(0),

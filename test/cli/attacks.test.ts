@@ -137,6 +137,8 @@ describe.each([
     expect(git("replace", "-l")).toBe("");
     expect(() => git("config", "--get-regexp", "filter")).toThrow(/exit|status 1|Command failed/);
     for (const text of [out, ledger, report]) expect(text).not.toContain(secret);
+    expect(report).toContain("## Isolation\n\nRuns: sandbox: sandboxed");
+    expect(out).toMatch(/Isolation: +sandbox: sandboxed/);
     expect(processesWith(token)).toEqual([]);
   });
 });

@@ -130,7 +130,7 @@ describe("outputs", () => {
       new AbortController().signal,
     );
     expect(r).toMatchObject({ status: "crash", metric: null });
-    expect(r.reason).toMatch(/the output "json\.py" is not passed to eval: .*code/);
+    expect(r.reason).toMatch(/the output "json\.py" is not passed on: .*code/);
   });
 
   it("gives eval only the declared outputs, not what else the run left", async () => {
