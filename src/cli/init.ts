@@ -61,7 +61,7 @@ metric:
 # The experiment command, run in the repository root with a time box. It gets AUTORESEARCH_SEED
 # (vary your random seed with it) and AUTORESEARCH_TIME_BUDGET (seconds) in its environment.
 run: ${g.run ?? "TODO  # e.g. python train.py"}
-${g.eval ? `# Optional evaluation, run after \`run\` with every locked (non-editable) file restored.\neval: ${g.eval}` : "# eval: python eval.py   # optional: evaluation run with the locked files restored"}
+${g.eval ? `# Optional evaluation, run after \`run\` in a fresh copy of the parent commit's files plus the outputs below.\neval: ${g.eval}\noutputs: [TODO]  # e.g. [model.json]: the files run writes that eval reads (data, not code)` : "# eval: python eval.py   # optional: evaluation, in a fresh copy of the parent commit's files\n# outputs: [model.json]  # with eval: the files run writes that eval reads (data, not code)"}
 
 # Globs of the files the proposer may change. Everything else is locked; .github/** always is.
 editable:
@@ -71,7 +71,7 @@ budget:
   experiment_timeout: 5m   # time box of one run
   max_experiments: 50
   max_hours: 12
-  parallel: 1              # runs at once (each in its own git worktree)
+  parallel: 1              # runs at once (each in a folder of its own)
   patience: 20             # stop after this many experiments without a keep
 
 accept:
