@@ -79,7 +79,15 @@ export class FileCommandGuard {
  */
 export function hiddenPaths(workspace: string, env: NodeJS.ProcessEnv): string[] {
   const out = [workspace];
-  if (env.RUNNER_TEMP) out.push(env.RUNNER_TEMP);
+  if (env.RUNNER_TEMP) {
+    out.push(env.RUNNER_TEMP);
+    // The work folder (other checkouts, downloaded actions) and, where the runner is installed
+    // above it (self-hosted: <runner>/_work/_temp), the runner's credentials and diagnostics.
+    // Toolchains on the PATH inside them (<runner>/_work/_tool) are shown again, read-only.
+    const work = dirname(env.RUNNER_TEMP);
+    const runner = dirname(work);
+    out.push(work, ...[".credentials", ".credentials_rsaparams", ".runner", "_diag"].map((f) => join(runner, f)));
+  }
   for (const k of FILE_COMMANDS) if (env[k]) out.push(dirname(env[k] as string));
   return [...new Set(out)];
 }

@@ -71,8 +71,10 @@ const DRAIN_MS = 500;
  * Runs `command` with `/bin/sh -c` in a new process group and resolves once the shell and every
  * process left in its group are gone. On timeout or abort the group gets SIGTERM, then SIGKILL
  * after `graceSeconds`; processes left behind after a normal exit get the same treatment, so
- * nothing a run started outlives it (except processes that deliberately leave the group, e.g.
- * with `setsid`).
+ * nothing a run started outlives it. Processes that leave the group (`setsid`, a double fork) are
+ * found through `launch.scope` (a cgroup, an environment marker) and get the same signals. A
+ * process that is still alive `killDeadlineSeconds` after SIGKILL is given up on and reported in
+ * `stuck`, so a hung driver call cannot hang the caller.
  */
 export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
   const graceMs = Math.max(0, (opts.graceSeconds ?? 5) * 1000);

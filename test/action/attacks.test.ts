@@ -4,7 +4,7 @@
  * honest, the runner's file commands cannot be forged, and at the levels that promise it the
  * workspace is unchanged byte for byte, no secret is found and no process is left.
  */
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -31,7 +31,8 @@ beforeAll(() => {
   ensureBundled();
 });
 afterEach(async () => {
-  for (const pid of processesWith(token)) process.kill(pid, "SIGKILL");
+  if (token !== "") for (const pid of processesWith(token)) process.kill(pid, "SIGKILL");
+  token = "";
   for (const c of cleanups.splice(0)) await c();
 });
 
@@ -109,4 +110,50 @@ describe.each(["sandbox", "user", "process", "none"] as IsolationLevel[])("the b
       expect(result).toMatchObject({ status: "ok", metric: honestMetric(0.5) });
     });
   }
+});
+
+describe("the bundled Action on a self-hosted runner's layout", () => {
+  it.skipIf(availableIsolation("sandbox") !== "sandbox" && !REQUIRED)(
+    "hides the runner's credentials, other checkouts and RUNNER_TEMP from a sandboxed run",
+    async () => {
+      // Outside /tmp, which the sandbox replaces as a whole: <runner>/.credentials, <runner>/_work/...
+      const runner = await mkdtemp(join("/var/tmp", "autoresearch-runner-"));
+      cleanups.push(() => rm(runner, { recursive: true, force: true }));
+      await chmod(runner, 0o755);
+      await writeFile(join(runner, ".credentials"), "runner-oauth-secret\n", { mode: 0o644 });
+      await mkdir(join(runner, "_work", "other-repo"), { recursive: true });
+      await writeFile(join(runner, "_work", "other-repo", "secret.txt"), "other-checkout-secret\n", { mode: 0o644 });
+      const t = await tempDir("layout");
+      cleanups.push(t.cleanup);
+      const train = `cat ${join(runner, ".credentials")} ${join(runner, "_work", "other-repo", "secret.txt")} 2>&1; ls ${join(runner, "_work", "_temp", "_runner_file_commands")} 2>&1; echo '{"w": 0.5}' > model.json`;
+      const repo = await makeRepo(
+        t.dir,
+        {
+          ".github/autoresearch.yml": CONFIG.replace("node train.mjs", "sh train.sh").replace("editable: [train.mjs]", "editable: [train.sh]"),
+          "train.sh": "true\n",
+          "eval.py": EVAL_PY,
+        },
+        { "train.sh": train },
+      );
+      for (const level of ["sandbox", "process"] as const) {
+        const run = await runBundledAction({
+          repo,
+          work: join(runner, "_work"),
+          inputs: { experiment: "layout", seed: "1", upload: "false", isolation: level },
+        });
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        const result = parseExperimentResult(await readFile(run.outputs["result-path"] ?? "", "utf8"));
+        if (level === "sandbox") {
+          expect(result).toMatchObject({ status: "ok", isolation: "sandbox" });
+          expect(result.tail).not.toContain("runner-oauth-secret");
+          expect(result.tail).not.toContain("other-checkout-secret");
+          expect(result.tail).not.toContain("set_env_");
+        } else {
+          // What the level does not promise, so the assertions above can fail.
+          expect(result.tail).toContain("runner-oauth-secret");
+          expect(result.tail).toContain("other-checkout-secret");
+        }
+      }
+    },
+  );
 });

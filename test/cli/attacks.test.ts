@@ -51,7 +51,8 @@ afterAll(async () => {
   await root.cleanup();
 });
 afterEach(() => {
-  for (const pid of processesWith(token)) process.kill(pid, "SIGKILL");
+  if (token !== "") for (const pid of processesWith(token)) process.kill(pid, "SIGKILL");
+  token = "";
 });
 
 /** What the campaign itself may change: objects, its branches and their logs, its ledger. */
