@@ -71,17 +71,31 @@ export const HOME_CREDENTIALS: readonly string[] = [
   ".autoresearch",
 ];
 
-/** What the machine offers, probed once per process. */
-interface Capabilities {
-  root: boolean;
-  setpriv: boolean;
-  /** bubblewrap works (as NOBODY when root). */
-  bwrap: boolean;
-  /** A cgroup v2 directory under which this process may create children and move processes. */
-  cgroupParent: string | undefined;
+/** What the machine offers: each probed once per process, and only when a level needs it. */
+const probes: { setpriv?: boolean; bwrap?: boolean; cgroup?: string | null } = {};
+const isRoot = () => process.getuid?.() === 0;
+
+function hasSetpriv(): boolean {
+  probes.setpriv ??= isRoot() && works("setpriv", ["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups", "true"]);
+  return probes.setpriv;
 }
 
-let cached: Capabilities | undefined;
+/** bubblewrap works (as NOBODY when root). */
+function hasBwrap(): boolean {
+  if (probes.bwrap === undefined) {
+    const args = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--die-with-parent", "true"];
+    probes.bwrap = isRoot()
+      ? hasSetpriv() && works("setpriv", ["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups", "bwrap", ...args])
+      : works("bwrap", args);
+  }
+  return probes.bwrap;
+}
+
+/** A cgroup v2 folder under which this process may create children and move processes. */
+function cgroupParentDir(): string | undefined {
+  if (probes.cgroup === undefined) probes.cgroup = probeCgroup() ?? null;
+  return probes.cgroup ?? undefined;
+}
 
 function works(file: string, args: string[]): boolean {
   const r = spawnSync(file, args, { stdio: "ignore", timeout: 10_000 });
@@ -116,18 +130,6 @@ function probeCgroup(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function capabilities(): Capabilities {
-  if (cached) return cached;
-  const root = process.getuid?.() === 0;
-  const setpriv = root && works("setpriv", ["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups", "true"]);
-  const bwrapArgs = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--die-with-parent", "true"];
-  const bwrap = root
-    ? setpriv && works("setpriv", ["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups", "bwrap", ...bwrapArgs])
-    : works("bwrap", bwrapArgs);
-  cached = { root, setpriv, bwrap, cgroupParent: probeCgroup() };
-  return cached;
 }
 
 /** What the caller wants of the isolation. */
@@ -186,19 +188,18 @@ export interface ProcessScope {
 
 /** Detects the strongest available level up to `req.max`; see the module comment. */
 export function detectIsolation(req: IsolationRequest = {}): Isolation {
-  const caps = capabilities();
   const max = ISOLATION_LEVELS.indexOf(req.max ?? "sandbox");
   const allowed = (l: IsolationLevel) => ISOLATION_LEVELS.indexOf(l) >= max;
-  const cgroupParent = req.noCgroup ? undefined : caps.cgroupParent;
+  const cgroupParent = req.noCgroup ? undefined : cgroupParentDir();
   const home = req.home ?? process.env.HOME;
   const hide = [...(req.hide ?? []), ...(home ? HOME_CREDENTIALS.map((c) => join(home, c)) : [])].map((p) => resolve(p));
 
   let level: IsolationLevel;
-  if (allowed("sandbox") && caps.bwrap) level = "sandbox";
-  else if (allowed("user") && caps.root && caps.setpriv) level = "user";
+  if (allowed("sandbox") && hasBwrap()) level = "sandbox";
+  else if (allowed("user") && isRoot() && hasSetpriv()) level = "user";
   else if (allowed("process") && cgroupParent !== undefined) level = "process";
   else level = "none";
-  const switchUser = caps.root && (level === "sandbox" || level === "user");
+  const switchUser = isRoot() && (level === "sandbox" || level === "user");
   const containment = [
     ...(cgroupParent !== undefined ? ["cgroup"] : []),
     ...(level === "sandbox" ? ["pid namespace"] : []),
