@@ -10,7 +10,7 @@
  * Nothing here is a worktree or a clone of the user's repository: no config, hooks, refs,
  * `info/`, replace objects or `.autoresearch/` of it is reachable through these folders.
  */
-import type { Dirent } from "node:fs";
+import { constants, type Dirent } from "node:fs";
 import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
@@ -173,7 +173,8 @@ export async function copyOutputs(opts: {
     const st = await lstat(join(opts.from, path));
     if (!st.isFile()) throw new Error(`the output ${JSON.stringify(path)} is not passed on: outputs must be regular files, not links or special files`);
     await mkdir(join(opts.dest, dirname(path)), { recursive: true });
-    await copyFile(join(opts.from, path), join(opts.dest, path));
+    // A copy, not a link: eval may write where it reads. Reflinked where the filesystem can (cheap for large weights).
+    await copyFile(join(opts.from, path), join(opts.dest, path), constants.COPYFILE_FICLONE);
     copied++;
   }
   return copied;
