@@ -3,7 +3,7 @@
  * fakes in test/fakes/. The core itself never calls them: drivers do, through src/engine/.
  */
 import type { Config } from "./core/config.js";
-import type { Edit, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
+import type { Edit, IsolationLevel, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
 
 /** A commit created from edits, with what it changed. */
 export interface CommitResult {
@@ -61,6 +61,8 @@ export interface RunResult {
   tail: string;
   /** Where the run can be seen (GitHub: the workflow run's page), when there is such a place. */
   url?: string;
+  /** The isolation the run had (src/runner/isolation.ts); absent where nothing ran. */
+  isolation?: IsolationLevel;
 }
 
 /**

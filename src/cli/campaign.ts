@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { failedBaselineRun, failureHint, slowBaseline, tailLines } from "../core/advice.js";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../core/events.js";
+import { isolationOfRuns } from "../core/isolation.js";
 import { campaignBranch } from "../core/names.js";
 import { plan } from "../core/planner.js";
 import { type CampaignSummary, renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize } from "../core/report.js";
@@ -22,6 +23,7 @@ import { FileLedgerStore } from "../local/ledger.js";
 import { acquireLock } from "../local/lock.js";
 import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
 import { createProposer } from "../proposers/index.js";
+import { runEnvironment } from "../runner/env.js";
 import { cliLogger, type Output, Progress } from "./output.js";
 import { checkInputs, checkWorkingTree } from "./preflight.js";
 
@@ -53,13 +55,13 @@ export interface CampaignOutcome {
   summary: CampaignSummary;
   reportPath: string;
   interrupted: boolean;
+  /** What the runs' isolation was, in words (docs/security.md). */
+  isolation: string;
 }
 
-/** Environment variables never handed to an experiment: the experiment needs none of them. */
-const SECRET_ENV = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_.*|NPM_TOKEN)$/;
-
-export function experimentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !SECRET_ENV.test(k)));
+/** The isolation of a campaign's runs in plain words (see isolationOfRuns). */
+export function isolationText(events: readonly LedgerEvent[]): string {
+  return isolationOfRuns(events.flatMap((e) => (e.type === "run_finished" ? [e] : [])));
 }
 
 /** Reads and validates the configuration file, with command-line overrides applied. */
@@ -241,7 +243,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const config = state0.config;
     const deps = {
       repo: new GitRepoHost(root),
-      executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) })),
+      executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: runEnvironment(process.env, config.run_env) })),
       proposer: createProposer(config, { env: process.env, logger: log }),
       ledger,
       logger: log,
@@ -258,7 +260,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       progress.stop();
     }
     const reportPath = await writeReport(root, id, result.state);
-    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted };
+    const isolation = isolationText((await ledger.read()).events);
+    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted, isolation };
   } finally {
     await lock.release();
   }
@@ -281,8 +284,9 @@ export async function writeReport(root: string, id: string, state: CampaignState
     traceLink: (n) => `traces/${n}.md`,
     reproduce: `git checkout ${campaignBranch(id)}\n${state.config.run}${state.config.eval ? `\n${state.config.eval}` : ""}`,
   });
+  const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
   const path = reportFile(root, id);
-  await writeFile(path, md);
+  await writeFile(path, `${md.trimEnd()}\n\n## Isolation\n\nRuns: ${isolationText(events)}. See docs/security.md.\n`);
   return path;
 }
 
@@ -298,6 +302,7 @@ export function finalText(outcome: CampaignOutcome, root: string, out: Output): 
     `Report:          ${relativeOrAbs(outcome.reportPath)}`,
     `Campaign branch: ${campaignBranch(state.campaign)} in ${relativeOrAbs(root) || "."} (git log ${campaignBranch(state.campaign)})`,
     `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
+    `Isolation:       ${outcome.isolation}`,
   ];
   lines.push(...baselineFailureTail(state));
   const slow = slowBaseline(state);

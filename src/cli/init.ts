@@ -283,9 +283,12 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   if (knobs.length || exclude.length)
     say(`Knobs: ${knobs.join(", ") || "none"}${exclude.length ? `; excluded (measurement or logging settings): ${exclude.join(", ")}` : ""}`);
 
+  // eval runs in a fresh tree of the parent's files plus the declared outputs: offer what the run made.
+  const outputs = evalCommand && probe?.created.length ? probe.created : undefined;
+  if (outputs) say(`Outputs: ${outputs.join(", ")} (written by the run; eval gets them, and nothing else the run left)`);
   let draft: Draft = {
     ...(run ? { run } : {}),
-    ...(evalCommand ? { eval: evalCommand } : {}),
+    ...(evalCommand ? { eval: evalCommand, ...(outputs ? { outputs } : {}) } : {}),
     editable,
     inputs,
     ...(metric ? { metric } : {}),
@@ -440,7 +443,6 @@ export async function initGithub(
   const workflow = renderWorkflow(opts.kind, {
     experimentTimeoutSeconds: seconds,
     runsOn,
-    run: typeof cfg.run === "string" ? cfg.run : undefined,
     outputs: opts.outputs,
   });
   await mkdir(dirname(workflowPath), { recursive: true });
@@ -476,7 +478,7 @@ export function githubNextSteps(g: GithubInit): string {
     steps.push(`Register self-hosted runners with the labels ${JSON.stringify(g.workflow.runsOn)} (runner.runs_on in ${CONFIG_PATH}).`);
   if (g.workflow.kind === "strict")
     steps.push(
-      "Check TRAIN_OUTPUTS (what training writes, read by `eval`) and TRAIN_COMMAND in the workflow; it needs an `eval` command in the configuration and the autoresearch Action's `mode: eval`.",
+      "Declare what training writes and `eval` reads as `outputs:` in the configuration (or TRAIN_OUTPUTS in the workflow); the workflow needs an `eval` command in the configuration.",
     );
   steps.push("Pin the Action by commit SHA in the workflow (uses: autoresearch-bot/autoresearch-bot@<sha> # v1).");
   steps.push(

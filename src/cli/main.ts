@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CONFIG_PATH, parseConfigText } from "../core/config.js";
-import { renderMarkdown, summarize } from "../core/report.js";
+import { summarize } from "../core/report.js";
 import { fold } from "../core/state.js";
 import { ConfigError, isUserError, RepoStateError } from "../errors.js";
 import { git, isGitRepo, repoRoot } from "../local/git.js";
@@ -280,7 +280,7 @@ export function buildProgram(state: { code: number }): Command {
       else if (flags.out) {
         await writeFile(resolve(flags.out), await readFile(reportFile(root, id), "utf8"));
         process.stdout.write(`Wrote ${resolve(flags.out)}\n`);
-      } else process.stdout.write(renderMarkdown(s, { traceLink: (n) => `traces/${n}.md` }));
+      } else process.stdout.write(await readFile(path, "utf8"));
     });
 
   return program;

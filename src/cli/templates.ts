@@ -58,9 +58,7 @@ export interface WorkflowParams {
   experimentTimeoutSeconds: number;
   /** `runner.runs_on`: the default runner labels of the dispatch input; the template's own when absent. */
   runsOn?: string[];
-  /** strict only: the `run` command of the configuration. */
-  run?: string;
-  /** strict only: the paths training writes and evaluation reads. */
+  /** strict only: the globs of what training writes and evaluation reads (else the configuration's `outputs`). */
   outputs?: string[];
 }
 
@@ -100,8 +98,6 @@ export function renderWorkflow(kind: WorkflowKind, p: WorkflowParams, template =
   if (kind === "strict") {
     text = setMarked(text, "train-timeout-minutes", minutes);
     text = setMarked(text, "evaluate-timeout-minutes", minutes);
-    text = setMarked(text, "time-box", JSON.stringify(String(Math.ceil(p.experimentTimeoutSeconds))));
-    if (p.run !== undefined) text = setMarked(text, "run", literal("run", p.run));
     const blank = p.outputs?.find((o) => o === "" || /\s/.test(o));
     if (blank !== undefined) throw new ConfigError(`training output ${JSON.stringify(blank)}: paths are separated by spaces, so they cannot hold one`);
     if (p.outputs && p.outputs.length > 0) text = setMarked(text, "outputs", literal("the training outputs", p.outputs.join(" ")));

@@ -6,6 +6,7 @@ import { CronExpressionParser } from "cron-parser";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { runEnvEntryProblem } from "../runner/env.js";
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
 
@@ -163,6 +164,30 @@ export const ConfigSchema = z
             ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
           if (g === ".github" || g.startsWith(".github/"))
             ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} reaches .github/**, which is never editable` });
+        });
+      }),
+    outputs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Globs of the files training writes that eval may read (data only: model weights, predictions). Eval runs in a fresh tree of the parent commit's files plus these; nothing else the run left reaches it.",
+      )
+      .superRefine((globs, ctx) => {
+        globs.forEach((g, i) => {
+          if (g.startsWith("/") || g.split("/").includes(".."))
+            ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
+        });
+      }),
+    run_env: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Environment variables passed to run and eval beyond the safe default (PATH, HOME, locale, toolchain locations): names, or prefixes ending in "*", e.g. [CUDA_VISIBLE_DEVICES, "NCCL_*"]. Credentials of autoresearch and the runner are refused.',
+      )
+      .superRefine((names, ctx) => {
+        names.forEach((n, i) => {
+          const problem = runEnvEntryProblem(n);
+          if (problem !== undefined) ctx.addIssue({ code: "custom", path: [i], message: problem });
         });
       }),
     budget: BudgetConfigSchema.default(BudgetConfigSchema.parse({})),

@@ -30,6 +30,10 @@ export type Edit = z.infer<typeof EditSchema>;
 export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled", "lost"]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
+/** How far a run was kept from the machine (src/runner/isolation.ts says what each level holds). */
+export const IsolationLevelSchema = z.enum(["sandbox", "user", "process", "none"]);
+export type IsolationLevel = z.infer<typeof IsolationLevelSchema>;
+
 export const UsageSchema = z.strictObject({
   input_tokens: z.number().int().min(0).default(0),
   output_tokens: z.number().int().min(0).default(0),
@@ -140,6 +144,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
     url: z.string().optional().describe("Where the run can be seen (GitHub: the workflow run's page), when known."),
+    isolation: IsolationLevelSchema.optional().describe("The isolation the run had; absent in ledgers written before it was recorded."),
   }),
   z.strictObject({
     ...base,

@@ -4,6 +4,7 @@
  * links the driver passes in; the driver only compares and writes.
  */
 import { COMMAND_USAGE } from "./commands.js";
+import { isolationOfRuns } from "./isolation.js";
 import { type MarkdownOptions, outcome, renderMarkdown, renderMermaidChart, reportTitle, summaryLines, TABLE_HEAD, tableCell, tableRow } from "./report.js";
 import type { CampaignState, ExperimentState } from "./state.js";
 
@@ -67,6 +68,7 @@ export function renderStatusComment(state: CampaignState, links: PublishLinks = 
     stateLine(state),
     "",
     ...summaryLines(state),
+    `- **Isolation of the runs:** ${isolationOfRuns(state.experiments.flatMap((e) => e?.runs ?? []))}`,
     pr ? `- **Pull request:** #${pr.number}` : "- **Pull request:** opened at the first change kept beyond the noise",
     "",
   ];

@@ -2,7 +2,7 @@
  * The campaign state, folded from ledger events. Pure: `fold(events)` is the only way state is made.
  */
 import { BudgetConfigSchema, type Config, formatIssues, parseConfig } from "./config.js";
-import { type CodeLines, type Edit, type LedgerEvent, type RunStatus, type Usage, ZERO_USAGE } from "./events.js";
+import { type CodeLines, type Edit, type IsolationLevel, type LedgerEvent, type RunStatus, type Usage, ZERO_USAGE } from "./events.js";
 
 export interface RunState {
   commit: string;
@@ -20,6 +20,8 @@ export interface RunState {
   dispatches: number;
   /** Where the run can be seen (GitHub: the workflow run's page), once it reported. */
   url?: string;
+  /** The isolation the run had, once it reported (absent in older ledgers). */
+  isolation?: IsolationLevel;
 }
 
 export type ExperimentPhase =
@@ -335,6 +337,7 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
           reason: ev.reason,
           tail: ev.tail,
           ...(ev.url === undefined ? {} : { url: ev.url }),
+          ...(ev.isolation === undefined ? {} : { isolation: ev.isolation }),
         };
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {

@@ -190,6 +190,7 @@ export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
     reason: r.reason,
     tail: r.tail,
     ...(r.url === undefined ? {} : { url: r.url }),
+    ...(r.isolation !== undefined ? { isolation: r.isolation } : {}),
   };
 }
 

@@ -127,5 +127,6 @@ export function resultFromZip(zip: Uint8Array, name: string, spec: RunSpec, url:
     reason: result.reason,
     tail: result.tail,
     url,
+    ...(result.isolation === undefined ? {} : { isolation: result.isolation }),
   };
 }

@@ -5,7 +5,7 @@
  * each run's directory (small files as read-only copies, directories and large files as links to
  * the originals).
  */
-import { chmod, copyFile, lstat, mkdir, readdir, stat, symlink } from "node:fs/promises";
+import { chmod, copyFile, link, lstat, mkdir, readdir, stat, symlink } from "node:fs/promises";
 import { dirname, join, posix, relative, sep } from "node:path";
 import picomatch from "picomatch";
 
@@ -107,7 +107,19 @@ export interface ProvidedInputs {
  * otherwise linked (a symbolic link to the original, which the run must treat as read-only: the
  * link does not stop a write). Removing the run directory removes the links, never the originals.
  */
-export async function provideInputs(root: string, runDir: string, entries: readonly string[] | undefined): Promise<ProvidedInputs> {
+export async function provideInputs(
+  root: string,
+  runDir: string,
+  entries: readonly string[] | undefined,
+  opts: {
+    /**
+     * True for an input the run could not follow a link to (the run is another OS user and a
+     * folder above the input is closed to others): it is put in the run directory instead, file
+     * by file, hard-linked where the filesystem allows (no copy of the data) and copied otherwise.
+     */
+    mustMaterialize?: (source: string) => boolean;
+  } = {},
+): Promise<ProvidedInputs> {
   const done: ProvidedInputs = { copied: [], linked: [], present: [], missing: [] };
   if (!entries || entries.length === 0) return done;
   for (const { entry, paths } of await resolveInputs(root, entries)) {
@@ -126,6 +138,9 @@ export async function provideInputs(root: string, runDir: string, entries: reado
         await copyFile(source, target);
         await chmod(target, 0o444);
         done.copied.push(toPosix(path));
+      } else if (opts.mustMaterialize?.(source)) {
+        await materialize(source, target);
+        done.copied.push(toPosix(path));
       } else {
         await symlink(source, target, info.isDirectory() ? "dir" : "file");
         done.linked.push(toPosix(path));
@@ -133,4 +148,26 @@ export async function provideInputs(root: string, runDir: string, entries: reado
     }
   }
   return done;
+}
+
+/**
+ * Puts `source` (a file or a folder, links not followed) at `target`: folders made, files
+ * hard-linked (same filesystem: no data copied, the owner and mode stay the original's) or copied
+ * read-only where a link cannot be made.
+ */
+async function materialize(source: string, target: string): Promise<void> {
+  const info = await lstat(source);
+  if (info.isSymbolicLink()) return;
+  if (info.isDirectory()) {
+    await mkdir(target, { recursive: true, mode: 0o755 });
+    for (const name of await readdir(source)) await materialize(join(source, name), join(target, name));
+    return;
+  }
+  if (!info.isFile()) return;
+  try {
+    await link(source, target);
+  } catch {
+    await copyFile(source, target);
+    await chmod(target, 0o444);
+  }
 }

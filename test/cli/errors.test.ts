@@ -130,7 +130,8 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
     expect(report).toContain("## Why the baseline failed");
     expect(report).toMatch(/no-such-command-xyz: (command )?not found/);
     expect(report).toContain("**Hint:** command not found");
-    const finished = (await readLedger(repo)).filter((e) => e.type === "run_finished");
+    // The runs the stop killed are recorded as cancelled; the one that finished is the crash.
+    const finished = (await readLedger(repo)).filter((e) => e.type === "run_finished" && e.status !== "cancelled");
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatchObject({ experiment: 0, status: "crash", exit_code: 127 });
     expect(finished[0]?.tail).toMatch(/no-such-command-xyz: (command )?not found/);

@@ -93,7 +93,7 @@ runner:
     expect(await readFile(join(repo, ".github", "autoresearch.yml"), "utf8")).not.toBe(config);
   });
 
-  it("--strict fills the training command, time box and outputs into the two-job workflow", async () => {
+  it("--strict fills the outputs into the two-job workflow, whose train job runs the Action in mode train", async () => {
     const repo = await makeRepo(root.dir, "strict", { "train.py": TRAIN_PY });
     const r = await cli(root.dir, repo, ["init", "--github", "--strict", "--outputs", "model.safetensors,out/*.json"]);
     expect(r.stderr).toBe("");
@@ -103,9 +103,9 @@ runner:
     expect(wf.env.TRAIN_OUTPUTS).toBe("model.safetensors out/*.json");
     expect(wf.jobs.train?.["timeout-minutes"]).toBe(15);
     expect(wf.jobs.evaluate?.["timeout-minutes"]).toBe(15);
-    const train = wf.jobs.train?.steps.find((s) => s.env?.TRAIN_COMMAND);
-    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python3 train.py", TIME_BOX_SECONDS: "300" });
-    expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval" });
+    const train = wf.jobs.train?.steps.find((s) => s.with?.mode === "train");
+    expect(train?.with).toMatchObject({ mode: "train", outputs: "${{ env.TRAIN_OUTPUTS }}" });
+    expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval", "training-outputs": "${{ runner.temp }}/train-outputs" });
     expect(await lintWorkflow(text, WORKFLOW)).toEqual([]);
   });
 

@@ -103,6 +103,23 @@ describe("the status comment", () => {
     expect(big).toMatch(/older rows left out to fit/);
   });
 
+  it("says the isolation the runs had, never more than the weakest", () => {
+    expect(renderStatusComment(campaign(1))).toContain("- **Isolation of the runs:** not recorded");
+    const mixed = campaign(
+      1,
+      [],
+      [
+        { type: "run_started", experiment: 1, commit: "c1", seed: 2 },
+        { type: "run_finished", experiment: 1, commit: "c1", seed: 2, status: "ok", metric: 2, seconds: 1, exit_code: 0, isolation: "sandbox" },
+        { type: "run_started", experiment: 1, commit: "c1", seed: 3 },
+        { type: "run_finished", experiment: 1, commit: "c1", seed: 3, status: "ok", metric: 2, seconds: 1, exit_code: 0, isolation: "none" },
+      ],
+    );
+    expect(renderStatusComment(mixed)).toMatch(
+      /- \*\*Isolation of the runs:\*\* none \(the weakest of sandbox, none, and runs without a record\): not isolated/,
+    );
+  });
+
   it("says paused and stopped in words", () => {
     expect(renderStatusComment(campaign(1, [], [{ type: "campaign_paused", reason: "paused by @octocat" }]))).toContain(
       "**Paused** (paused by @octocat): comment `/autoresearch resume`",

@@ -65,6 +65,18 @@ describe("provideInputs", () => {
     expect(await readFile(join(root, "data", "raw", "a.csv"), "utf8")).toBe("1,2\n");
   });
 
+  it("puts an input a run could not follow a link to into the run directory, hard-linked: no data copied, originals untouched", async () => {
+    const done = await provideInputs(root, run, ["data/"], { mustMaterialize: (source) => source === join(root, "data") });
+    expect(done).toEqual({ copied: ["data"], linked: [], present: [], missing: [] });
+    expect((await lstat(join(run, "data"))).isDirectory()).toBe(true);
+    // The same file (inode), not a copy: a 1 MiB data set costs nothing to provide.
+    expect((await stat(join(run, "data", "b.bin"))).ino).toBe((await stat(join(root, "data", "b.bin"))).ino);
+    expect(await readFile(join(run, "data", "raw", "a.csv"), "utf8")).toBe("1,2\n");
+    await rm(run, { recursive: true, force: true });
+    expect(await readFile(join(root, "data", "raw", "a.csv"), "utf8")).toBe("1,2\n");
+    expect((await stat(join(root, "data", "b.bin"))).size).toBe(COPY_MAX_BYTES + 1);
+  });
+
   it("does nothing without inputs", async () => {
     expect(await provideInputs(root, run, [])).toEqual({ copied: [], linked: [], present: [], missing: [] });
     expect(await provideInputs(root, run, undefined)).toEqual({ copied: [], linked: [], present: [], missing: [] });

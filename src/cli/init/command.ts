@@ -1,6 +1,6 @@
 /** `autoresearch init` (without --github): flags into answers, the terminal into questions, the result into text. */
 import { ConfigError } from "../../errors.js";
-import { experimentEnv } from "../campaign.js";
+import { runEnvironment } from "../../runner/env.js";
 import { type InitAnswers, type InitOptions, init } from "../init.js";
 import { terminalAsker } from "./ask.js";
 import { claudeRefiner } from "./claude.js";
@@ -73,7 +73,7 @@ export function initOptionsOf(flags: InitFlags, io: { stdout: NodeJS.WriteStream
     answers: answersOf(flags),
     ...(flags.runOnce !== undefined ? { runOnce: flags.runOnce } : {}),
     ...(interactive ? { asker: terminalAsker } : {}),
-    env: experimentEnv(process.env),
+    env: runEnvironment(process.env),
     say,
     ...(flags.claude && apiKey
       ? {

@@ -9,6 +9,8 @@ import { findAllKnobs, type Knob, looksLikeMeasurement } from "../../proposers/k
 export interface Draft {
   run?: string;
   eval?: string;
+  /** With eval: the files run writes that eval reads (undefined: not known, written as TODO). */
+  outputs?: string[];
   editable: string[];
   inputs: string[];
   metric?: { name: string; goal: "minimize" | "maximize"; pattern?: string /** The output line it was read from. */; seen?: string };
@@ -112,7 +114,15 @@ ${metric.join("\n")}
 # The experiment command, run in a clean checkout of the last commit with a time box. It gets
 # AUTORESEARCH_SEED (vary your random seed with it) and AUTORESEARCH_TIME_BUDGET (seconds).
 run: ${d.run ? scalar(d.run) : "TODO  # e.g. python3 train.py"}
-${d.eval ? `# Evaluation, run after \`run\` with every locked (non-editable) file restored.\neval: ${scalar(d.eval)}` : "# eval: python3 eval.py   # optional: evaluation run with the locked files restored"}
+${
+  d.eval
+    ? `# Evaluation, run after \`run\` in a fresh copy of the parent commit's files plus the outputs below.\neval: ${scalar(d.eval)}\n${
+        d.outputs?.length
+          ? `outputs: ${JSON.stringify(d.outputs)}   # what run writes that eval reads (data only; found by --run-once)`
+          : "outputs: [TODO]   # e.g. [model.json]: the files run writes that eval reads (data only)"
+      }`
+    : "# eval: python3 eval.py   # optional: evaluation, in a fresh copy of the parent commit's files\n# outputs: [model.json]   # with eval: the files run writes that eval reads (data only)"
+}
 
 # Globs of the files the proposer may change. Everything else is locked; .github/** always is.
 editable:

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ExecResult, runBounded } from "../../runner/exec.js";
 import { provideInputs } from "../../runner/inputs.js";
+import { outputProblem, walkFiles } from "../../runner/rundir.js";
 import { cleanText } from "../../runner/sanitize.js";
 
 /** Bytes of output kept per command for finding the metric. */
@@ -20,7 +21,15 @@ export interface Probe {
   eval?: ExecResult;
   /** Seconds of the slower of the two: what the time box must hold. */
   seconds: number;
+  /**
+   * Data files `run` created (not committed, not inputs, not caches or code): what `eval` may need
+   * as `outputs`, since it runs in a fresh tree of the parent's files plus the declared outputs.
+   */
+  created: string[];
 }
+
+/** Folders and files a run makes that are never outputs (caches, environments). */
+const NOT_OUTPUTS = /(^|\/)(__pycache__|\.pytest_cache|\.mypy_cache|node_modules|\.venv|venv|\.cache|\.ipynb_checkpoints)(\/|$)|\.pyc$/;
 
 /** Writes the files of `commit` into `dir` (git archive | tar), without touching the repository's index or worktrees. */
 function exportCommit(root: string, commit: string, dir: string): Promise<void> {
@@ -81,10 +90,12 @@ export async function runOnce(opts: {
         tailBytes: OUTPUT_BYTES,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+    const before = new Set(await walkFiles(dir));
     const run = await exec(opts.run);
     const ok = run.exitCode === 0 && !run.timedOut;
+    const created = ok ? (await walkFiles(dir)).filter((f) => !before.has(f) && !NOT_OUTPUTS.test(f) && outputProblem(f) === undefined).sort() : [];
     const ev = ok && opts.eval ? await exec(opts.eval) : undefined;
-    return { run, ...(ev ? { eval: ev } : {}), seconds: Math.max(run.seconds, ev?.seconds ?? 0) };
+    return { run, ...(ev ? { eval: ev } : {}), seconds: Math.max(run.seconds, ev?.seconds ?? 0), created };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
