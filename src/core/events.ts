@@ -194,6 +194,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     type: z.literal("instructions_added"),
     text: z.string().describe("More instructions for the proposer, from a maintainer (data, not rules)."),
     by: z.string().default("").describe("Who added them."),
+    comment_id: z.number().int().optional().describe("The comment that gave them (GitHub), so a redelivered comment adds nothing."),
   }),
   z.strictObject({
     ...base,

@@ -86,7 +86,7 @@ export interface CampaignState {
   config: Config;
   goal: string;
   /** Instructions maintainers added while the campaign ran, oldest first. */
-  instructions: { text: string; by: string; at: string }[];
+  instructions: { text: string; by: string; at: string; commentId?: number }[];
   source: string;
   baseCommit: string;
   startedAt: string;
@@ -415,7 +415,9 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
         s.config = withBudget(s.config, ev.budget, ev.seq);
         break;
       case "instructions_added":
-        s.instructions.push({ text: ev.text, by: ev.by, at: ev.at });
+        // A redelivered comment adds nothing.
+        if (ev.comment_id !== undefined && s.instructions.some((i) => i.commentId === ev.comment_id)) break;
+        s.instructions.push({ text: ev.text, by: ev.by, at: ev.at, ...(ev.comment_id === undefined ? {} : { commentId: ev.comment_id }) });
         break;
       case "published":
         if (ev.channel === "status_comment") s.published.statusComment = { id: ev.id, url: ev.url };

@@ -162,6 +162,17 @@ export class Registry {
     }
   }
 
+  /** Comments this process already handled (a redelivery comes within minutes), bounded. */
+  private readonly handled = new Set<string>();
+
+  /** True the first time `key` is seen (and remembers it). */
+  firstTime(key: string): boolean {
+    if (this.handled.has(key)) return false;
+    this.handled.add(key);
+    if (this.handled.size > 10_000) this.handled.delete(this.handled.values().next().value as string);
+    return true;
+  }
+
   /** Refuses a user once per campaign, politely. */
   async refuse(ctx: RepoContext, issue: number, login: string, what: string): Promise<void> {
     const key = `${ctx.where.owner}/${ctx.where.repo}#${issue}:${login}`;
@@ -234,7 +245,7 @@ export class Registry {
 }
 
 /** A command from a comment, as a ledger event (status has none: it only refreshes the comment). */
-function commandEvent(cmd: CampaignCommand, by: string): NewEventInput | undefined {
+function commandEvent(cmd: CampaignCommand, by: string, commentId: number): NewEventInput | undefined {
   switch (cmd.kind) {
     case "stop":
       return { type: "campaign_stopped", reason: `stopped by @${by} (/autoresearch stop)` };
@@ -243,7 +254,7 @@ function commandEvent(cmd: CampaignCommand, by: string): NewEventInput | undefin
     case "resume":
       return { type: "campaign_resumed", reason: `resumed by @${by}`, restart: false };
     case "try":
-      return { type: "instructions_added", text: cmd.idea, by };
+      return { type: "instructions_added", text: cmd.idea, by, comment_id: commentId };
     case "status":
       return undefined;
   }
@@ -312,8 +323,10 @@ export function autoresearchApp(settings: AppSettings, onRegistry?: (r: Registry
         c.run("command", async () => {
           const reply = (body: string) => registry.comment(ctx, payload.issue.number, body);
           if (!c.current) return reply(`There is no autoresearch campaign on #${id} yet: add the \`${LABEL}\` label to its issue to start one.`);
+          // A redelivered comment is answered once: its id is in the ledger (try) or was handled here.
+          if (!registry.firstTime(`${id}:${payload.comment.id}`) || c.current.instructions.some((i) => i.commentId === payload.comment.id)) return;
           if (parsed.errors.length) await reply(`I could not read this:\n\n${parsed.errors.map((e) => `- ${e}`).join("\n")}`);
-          const events = parsed.commands.map((cmd) => commandEvent(cmd, login)).filter((e): e is NewEventInput => e !== undefined);
+          const events = parsed.commands.map((cmd) => commandEvent(cmd, login, payload.comment.id)).filter((e): e is NewEventInput => e !== undefined);
           await c.note(events);
           if (parsed.commands.length)
             await call("react to the command", () =>
