@@ -11,7 +11,7 @@ import { unzipSync } from "fflate";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseExperimentResult } from "../../../src/core/result.js";
 import { ensureBundled } from "../../action/helpers.js";
-import { type FakeGitHub, startFakeGitHub } from "./index.js";
+import { allBusyShare, type FakeGitHub, startFakeGitHub } from "./index.js";
 import { createdFilter } from "./routes-actions.js";
 import { installationOctokit, type Receiver, startReceiver } from "./testing.js";
 
@@ -161,7 +161,7 @@ describe("a dispatched run", () => {
 
   it("answers 204 without run details, and the run shows in the listing (after a lag) under its run-name", async () => {
     const exp = await experimentBranch();
-    gh.control.runs.runAppearsAfterMs = 400;
+    gh.control.runs.runAppearsAfterMs = 1500;
     gh.control.runs.hold();
     try {
       const d = await o.rest.actions.createWorkflowDispatch({
@@ -179,11 +179,13 @@ describe("a dispatched run", () => {
           created: `>=${new Date(Date.now() - 60_000).toISOString()}`,
         });
       expect((await list()).data.total_count).toBe(0);
-      await new Promise((r) => setTimeout(r, 450));
+      await new Promise((r) => setTimeout(r, 1600));
       const found = (await list()).data.workflow_runs.find((r) => r.display_title === "autoresearch experiment 1-2");
       expect(found).toMatchObject({ status: "queued", head_sha: exp.sha });
-      // A run that is held never starts: it stays queued.
+      // A run that is held never starts: it stays queued, and idle() does not wait for it.
       expect((await o.rest.actions.listWorkflowRunsForRepo({ ...where, status: "queued" })).data.workflow_runs.map((r) => r.id)).toContain(found?.id);
+      await gh.idle();
+      expect(gh.state.runs.find((r) => r.id === found?.id)?.status).toBe("queued");
       // The mode for a GitHub that does not return details: 204 even when asked.
       gh.control.runs.dispatchResponse = "no-content";
       const again = await o.rest.actions.createWorkflowDispatch({
@@ -253,6 +255,8 @@ describe("the fleet", () => {
     try {
       const exp = await experimentBranch();
       const ids: number[] = [];
+      // Both runs wait until both are dispatched, so the fleet has four jobs to take at once.
+      gh.control.runs.hold();
       for (const e of ["f1", "f2"]) {
         const d = await o.rest.actions.createWorkflowDispatch({
           ...where,
@@ -263,6 +267,7 @@ describe("the fleet", () => {
         });
         ids.push((d.data as unknown as { workflow_run_id: number }).workflow_run_id);
       }
+      gh.control.runs.release();
       await gh.idle();
       const jobs = gh.state.runs.filter((r) => ids.includes(r.id)).flatMap((r) => r.jobs);
       expect(jobs).toHaveLength(4);
@@ -278,6 +283,10 @@ describe("the fleet", () => {
         peak = Math.max(peak, busy);
       }
       expect(peak).toBe(2);
+      const from = Math.min(...jobs.map((j) => j.t_start ?? 0));
+      const to = Math.max(...jobs.map((j) => j.t_end ?? 0));
+      // Four 300 ms jobs on two runners: both busy nearly all the time.
+      expect(allBusyShare(jobs, 2, from, to)).toBeGreaterThan(0.7);
       expect(new Set(jobs.map((j) => j.runner))).toEqual(new Set(["fake-runner-1", "fake-runner-2"]));
       expect(gh.state.runs.filter((r) => ids.includes(r.id)).map((r) => r.conclusion)).toEqual(["success", "success"]);
     } finally {
@@ -302,6 +311,50 @@ describe("the fleet", () => {
       gh.control.runs.executor = null;
     }
   });
+});
+
+it.each([
+  ["one runner busy all along", [[0, 10]], 1, 10, 1],
+  [
+    "two runners together from 5 to 10 of 15",
+    [
+      [0, 10],
+      [5, 15],
+    ],
+    2,
+    15,
+    5 / 15,
+  ],
+  [
+    "two runners never together",
+    [
+      [0, 5],
+      [5, 10],
+    ],
+    2,
+    10,
+    0,
+  ],
+  [
+    "a job before the window counts nothing",
+    [
+      [-10, -5],
+      [0, 5],
+    ],
+    1,
+    10,
+    0.5,
+  ],
+  ["a job longer than the window is clipped", [[-5, 25]], 1, 20, 1],
+] as const)("runner utilization: %s", (_what, spans, runners, to, share) => {
+  expect(
+    allBusyShare(
+      spans.map(([a, b]) => ({ t_start: a, t_end: b })),
+      runners,
+      0,
+      to,
+    ),
+  ).toBeCloseTo(share);
 });
 
 it.each([

@@ -51,6 +51,7 @@ import { type WebhookKnobs, WebhookSender } from "./webhooks.js";
 import { type ParsedWorkflow, parseWorkflow } from "./workflow.js";
 
 export type { JobContext, JobExecutor, RunFilter, RunKnobs } from "./runner.js";
+export { allBusyShare } from "./runner.js";
 export type * from "./state.js";
 export type { WebhookFilter, WebhookKnobs } from "./webhooks.js";
 export { sign } from "./webhooks.js";
@@ -177,13 +178,21 @@ export class FakeGitHub {
       });
     });
     this.sender = new WebhookSender(opts.webhook, this.state.deliveries, 123_456, this.site.appId);
+    const fake = this;
     this.actions = new ActionsEngine(
       {
-        repoDir: "",
+        // Getters: the port and the repository exist only once start() ran.
+        get repoDir() {
+          return fake.git.dir;
+        },
         owner: this.site.owner,
         repo: this.site.repo,
-        web: "",
-        api: "",
+        get web() {
+          return fake.site.web;
+        },
+        get api() {
+          return fake.site.api;
+        },
         bundle: opts.actionBundle ?? join(PACKAGE_ROOT, "dist", "action", "index.js"),
         actionYml: opts.actionYml ?? join(PACKAGE_ROOT, "action.yml"),
         jobTimeoutMs: opts.jobTimeoutMs ?? 120_000,
@@ -243,6 +252,10 @@ export class FakeGitHub {
   get repoDir(): string {
     return this.git.dir;
   }
+  /** The pull requests (issues with `pull` set), in number order. */
+  get pulls(): IssueRecord[] {
+    return this.state.issues.filter((i) => i.pull);
+  }
   /** The App's bot login (`<slug>[bot]`). */
   get botLogin(): string {
     return `${this.site.appSlug}[bot]`;
@@ -254,19 +267,12 @@ export class FakeGitHub {
     this.site.host = `127.0.0.1:${port}`;
     this.site.web = `http://${this.site.host}`;
     this.site.api = `${this.site.web}/api/v3`;
-    Object.assign(this.actionsHost(), { web: this.site.web, api: this.site.api });
     this.tmp = await mkdtemp(join(tmpdir(), "fake-github-"));
     this.git = await GitRepo.init(join(this.tmp, `${this.site.repo}.git`), this.site.defaultBranch);
-    this.actionsHost().repoDir = this.git.dir;
     const files = this.opts.seedDir ? await readSeedDir(this.opts.seedDir) : new Map<string, { content: Buffer; executable: boolean }>();
     for (const [p, c] of Object.entries(this.opts.seedFiles ?? {})) files.set(p, { content: Buffer.from(c, "utf8"), executable: false });
     if (files.size === 0) files.set("README.md", { content: Buffer.from(`# ${this.site.repo}\n`), executable: false });
     await this.git.seed(files, SEED_AUTHOR, "Initial commit\n");
-  }
-
-  private actionsHost(): { web: string; api: string; repoDir: string } {
-    // biome-ignore lint/suspicious/noExplicitAny: the engine's host is filled in once the port is known
-    return (this.actions as any).host;
   }
 
   /** Stops runs (killing their processes), the server, and removes the repository. */
@@ -714,7 +720,7 @@ export class FakeGitHub {
     return this.git.resolveCommit(`refs/heads/${name}`);
   }
 
-  /** Resolves when no webhook is queued or in flight and no run is in progress. */
+  /** Resolves when no webhook is queued or in flight (held ones aside) and every run has completed or is held. */
   async idle(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       await this.actions.idle();

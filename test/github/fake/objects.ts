@@ -375,11 +375,6 @@ export function issue(site: Site, state: FakeState, i: IssueRecord): Obj {
   return o;
 }
 
-/** The webhook `issue`: the REST issue less `closed_by` (the webhook schema has no such field). */
-export function webhookIssue(site: Site, state: FakeState, i: IssueRecord): Obj {
-  return issue(site, state, i);
-}
-
 /** issue-comment. */
 export function comment(site: Site, state: FakeState, c: CommentRecord): Obj {
   const r = `${site.api}/repos/${site.owner}/${site.repo}`;

@@ -141,6 +141,8 @@ export class ActionsEngine implements RunKnobs {
   private groups = new Map<string, { running: RunRecord | null; pending: { run: RunRecord; go: (ok: boolean) => void } | null }>();
   private aborts = new Set<AbortController>();
   private closed = false;
+  /** Runs waiting in a hold. */
+  private parked = 0;
 
   constructor(
     private readonly host: EngineHost,
@@ -179,9 +181,9 @@ export class ActionsEngine implements RunKnobs {
     p.finally(() => this.active.delete(p));
   }
 
-  /** Resolves when no run is in flight (held runs keep it waiting: release them first). */
+  /** Resolves when every run has completed or is held (a held run never starts until released). */
   async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    while (this.active.size > this.parked) await new Promise((r) => setTimeout(r, 20));
   }
 
   async close(): Promise<void> {
@@ -210,7 +212,11 @@ export class ActionsEngine implements RunKnobs {
       g.running = run;
     }
     try {
-      while (!this.closed && this.holds.some((f) => runMatches(f, run))) await new Promise<void>((r) => this.holdWaiters.push(r));
+      while (!this.closed && this.holds.some((f) => runMatches(f, run))) {
+        this.parked++;
+        await new Promise<void>((r) => this.holdWaiters.push(r));
+        this.parked--;
+      }
       if (this.closed) return this.finish(run, "cancelled");
       if (this.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.startDelayMs));
       const seeds = this.seeds(run, wf);
@@ -438,6 +444,31 @@ export class ActionsEngine implements RunKnobs {
       return { ok: false, failure: `The job running on runner ${job.runner} has exceeded the maximum execution time of ${this.host.jobTimeoutMs} ms.` };
     return code === 0 ? { ok: true } : { ok: false, failure: `Process completed with exit code ${code}.` };
   }
+}
+
+/**
+ * The share of the wall time from `from` to `to` (performance.now() values) during which all
+ * `runners` runners were busy with these jobs: the benchmark's runner utilization.
+ */
+export function allBusyShare(jobs: Pick<JobRecord, "t_start" | "t_end">[], runners: number, from: number, to: number): number {
+  if (to <= from) return 0;
+  const events = jobs
+    .filter((j) => j.t_start !== null && j.t_end !== null && (j.t_end as number) > from && (j.t_start as number) < to)
+    .flatMap((j) => [
+      { t: Math.max(from, j.t_start as number), d: 1 },
+      { t: Math.min(to, j.t_end as number), d: -1 },
+    ])
+    .sort((a, b) => a.t - b.t || a.d - b.d);
+  let busy = 0;
+  let last = from;
+  let full = 0;
+  for (const e of events) {
+    if (busy >= runners) full += e.t - last;
+    busy += e.d;
+    last = e.t;
+  }
+  if (busy >= runners) full += to - last;
+  return full / (to - from);
 }
 
 const actionYmlCache = new Map<string, Record<string, { default?: string }>>();
