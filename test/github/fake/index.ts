@@ -323,6 +323,25 @@ export class FakeGitHub {
     return this.sender.deliverNow(event, payload, opts.signature ?? "valid");
   }
 
+  /** Sends later deliveries to another address (the App restarted on another port). */
+  setWebhook(target: { url: string; secret: string } | undefined): void {
+    this.sender.setTarget(target);
+  }
+
+  /**
+   * Sends again, with the same GUIDs, the deliveries that never reached the App with success (it
+   * was down, answered an error, or a knob dropped them), as a person clicking "Redeliver" would;
+   * resolves with the new records.
+   */
+  async redeliverFailed(filter: (d: DeliveryRecord) => boolean = () => true): Promise<DeliveryRecord[]> {
+    const ok = (d: DeliveryRecord) => d.outcome === "sent" && d.status !== null && d.status < 400;
+    const delivered = new Set(this.state.deliveries.filter(ok).map((d) => d.guid));
+    const failed = this.state.deliveries.filter((d) => !d.redelivery && !delivered.has(d.guid) && d.outcome !== "no-receiver" && filter(d));
+    const out: DeliveryRecord[] = [];
+    for (const d of failed) out.push(await this.sender.redeliver(d));
+    return out;
+  }
+
   private echoed(by: string): boolean {
     return by !== this.botLogin || this.echo;
   }
@@ -413,7 +432,7 @@ export class FakeGitHub {
       i.title = b.title;
     }
     if (b.body !== undefined && b.body !== i.body) {
-      changes.body = { from: i.body };
+      changes.body = { from: i.body ?? "" };
       i.body = b.body;
     }
     i.updated_at = now();
@@ -529,7 +548,7 @@ export class FakeGitHub {
       i.title = b.title;
     }
     if (b.body !== undefined && b.body !== i.body) {
-      changes.body = { from: i.body };
+      changes.body = { from: i.body ?? "" };
       i.body = b.body;
     }
     if (b.base !== undefined && b.base !== p.base) {

@@ -180,6 +180,8 @@ describe("pull requests", () => {
     await branchWithCommit("autoresearch/12/best", "const LR = 0.5;\n");
     const a = await o.rest.pulls.create({ ...where, head: "autoresearch/11/best", base: "main", title: "a" });
     const b = await o.rest.pulls.create({ ...where, head: "octo-org:autoresearch/12/best", base: "main", title: "b" });
+    // A body set where there was none: the edited webhook's changes.body.from is "" (the description wants a string).
+    await o.rest.pulls.update({ ...where, pull_number: b.data.number, body: "now with a body" });
     gh.closePull(a.data.number, { by: "mona" });
     await o.rest.git.deleteRef({ ...where, ref: "heads/autoresearch/12/best" });
     expect((await o.rest.pulls.get({ ...where, pull_number: a.data.number })).data).toMatchObject({ state: "closed", merged: false });
@@ -188,9 +190,11 @@ describe("pull requests", () => {
     expect(seen()).toEqual([
       "pull_request.opened by autoresearch[bot]",
       "pull_request.opened by autoresearch[bot]",
+      "pull_request.edited by autoresearch[bot]",
       "pull_request.closed by mona",
       "pull_request.closed by autoresearch[bot]",
     ]);
+    expect(app.received[2]?.payload.changes).toEqual({ body: { from: "" } });
   });
 
   it("ignores a head filter without an owner, as GitHub does, and says so", async () => {

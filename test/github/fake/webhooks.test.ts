@@ -158,14 +158,21 @@ describe("knobs", () => {
     expect(shuffled).not.toEqual(["s1", "s2", "s3", "s4", "s5", "s6"]);
   });
 
-  it("records a delivery the App did not answer in 10 s, or could not take, like GitHub", async () => {
-    const down = await startFakeGitHub({ webhook: { url: "http://127.0.0.1:9/", secret: "s" } });
+  it("records deliveries the App could not take, and redelivers them with their GUIDs once it is back", async () => {
+    const other = await startFakeGitHub({ webhook: { url: "http://127.0.0.1:9/", secret: app.secret } });
     try {
-      const r = await down.deliver("issues", example("issues", "labeled"));
-      expect(r.outcome).toBe("error");
-      expect(r.error).toBeTruthy();
+      const i = other.openIssue({ title: "while the App was down", by: "mona" });
+      other.comment(i.number, "/autoresearch status", { by: "mona" });
+      await other.idle();
+      expect(other.state.deliveries.map((d) => d.outcome)).toEqual(["error", "error"]);
+      other.setWebhook({ url: app.url, secret: app.secret });
+      const again = await other.redeliverFailed();
+      expect(again.map((d) => `${d.event} ${d.outcome} ${d.status} ${d.redelivery}`)).toEqual(["issues sent 200 true", "issue_comment sent 200 true"]);
+      expect(app.received.map((r) => r.delivery)).toEqual(other.state.deliveries.slice(0, 2).map((d) => d.guid));
+      expect(await other.redeliverFailed()).toEqual([]);
+      expect(other.problems).toEqual([]);
     } finally {
-      await down.close();
+      await other.close();
     }
   });
 });

@@ -68,7 +68,7 @@ export class WebhookSender implements WebhookKnobs {
   private inflight = new Set<Promise<void>>();
 
   constructor(
-    private readonly target: WebhookTarget | undefined,
+    private target: WebhookTarget | undefined,
     private readonly records: DeliveryRecord[],
     private readonly hookId: number,
     private readonly appId: number,
@@ -129,6 +129,21 @@ export class WebhookSender implements WebhookKnobs {
     const record = this.newRecord(event, payload, signature);
     await this.send({ record, body: JSON.stringify(payload) });
     return record;
+  }
+
+  /** Where deliveries go from now on (an App restarted elsewhere); undefined records without sending. */
+  setTarget(target: WebhookTarget | undefined): void {
+    this.target = target;
+  }
+
+  /**
+   * Sends a recorded delivery again with its GUID, as GitHub's "Redeliver" does; resolves with the
+   * new record (`redelivery: true`).
+   */
+  async redeliver(record: DeliveryRecord): Promise<DeliveryRecord> {
+    const again: DeliveryRecord = { ...record, outcome: "no-receiver", status: null, error: null, ms: null, redelivery: true, at: new Date().toISOString() };
+    await this.send({ record: again, body: JSON.stringify(record.payload) });
+    return again;
   }
 
   /** Resolves when nothing is queued or in flight (held deliveries do not count). */
