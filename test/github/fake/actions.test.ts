@@ -66,12 +66,15 @@ let experiments = 0;
 /** An experiment branch `autoresearch/1/<n>`: main with train.mjs's learning rate changed. */
 async function experimentBranch(
   edit = (s: string) => s.replace("const LEARNING_RATE = 0.002;", "const LEARNING_RATE = 0.02;"),
+  more: Record<string, string> = {},
 ): Promise<{ branch: string; sha: string; parent: string }> {
   const n = ++experiments;
   const parent = (await o.rest.git.getRef({ ...where, ref: "heads/main" })).data.object.sha;
   const tree = (await o.rest.git.getCommit({ ...where, commit_sha: parent })).data.tree.sha;
   const train = edit(readFileSync("examples/tiny-regression/train.mjs", "utf8"));
-  const t = await o.rest.git.createTree({ ...where, base_tree: tree, tree: [{ path: "train.mjs", mode: "100644", type: "blob", content: train }] });
+  const files = { "train.mjs": train, ...more };
+  const entries = Object.entries(files).map(([path, content]) => ({ path, mode: "100644" as const, type: "blob" as const, content }));
+  const t = await o.rest.git.createTree({ ...where, base_tree: tree, tree: entries });
   const c = await o.rest.git.createCommit({ ...where, message: `experiment ${n}`, tree: t.data.sha, parents: [parent] });
   const branch = `autoresearch/1/${n}`;
   await o.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: c.data.sha });
@@ -157,6 +160,42 @@ describe("a dispatched run", () => {
       "completed completed success",
     ]);
     expect(hooks.every((h) => h.workflow_run.id === run.id)).toBe(true);
+  });
+
+  it("runs the Action's surface check: an experiment that touches a locked file is rejected, and says so in its result", async () => {
+    const exp = await experimentBranch(undefined, { "eval.mjs": "console.log('val_loss: 0');\n" });
+    const d = await o.rest.actions.createWorkflowDispatch({
+      ...where,
+      workflow_id: "autoresearch.yml",
+      ref: exp.branch,
+      inputs: { experiment: "1-9", seeds: "[1]", parent: exp.parent },
+      return_run_details: true,
+    });
+    const run = await completed((d.data as unknown as { workflow_run_id: number }).workflow_run_id);
+    const arts = (await o.rest.actions.listWorkflowRunArtifacts({ ...where, run_id: run.id })).data.artifacts;
+    expect(arts.map((a) => a.name)).toEqual(["autoresearch-result-1-9-1"]);
+    const zip = await o.rest.actions.downloadArtifact({ ...where, artifact_id: arts[0]?.id ?? 0, archive_format: "zip" });
+    const result = parseExperimentResult(new TextDecoder().decode(unzipSync(new Uint8Array(zip.data as ArrayBuffer))["result.json"]));
+    expect(result).toMatchObject({ status: "rejected", commit: exp.sha, parent: exp.parent, metric: null });
+    expect(result.reason).toContain("eval.mjs");
+  });
+
+  it("fails a job whose parent is not in the depth-2 checkout, with the Action's message", async () => {
+    const first = await experimentBranch();
+    // A second commit on the branch: the dispatch's parent (main) is now two commits back.
+    const tree = (await o.rest.git.getCommit({ ...where, commit_sha: first.sha })).data.tree.sha;
+    const c = await o.rest.git.createCommit({ ...where, message: "second", tree, parents: [first.sha] });
+    await o.rest.git.updateRef({ ...where, ref: `heads/${first.branch}`, sha: c.data.sha, force: false });
+    const d = await o.rest.actions.createWorkflowDispatch({
+      ...where,
+      workflow_id: "autoresearch.yml",
+      ref: first.branch,
+      inputs: { experiment: "1-10", seeds: "[1]", parent: first.parent },
+      return_run_details: true,
+    });
+    const run = await completed((d.data as unknown as { workflow_run_id: number }).workflow_run_id);
+    expect(run.conclusion).toBe("failure");
+    expect(gh.state.runs.find((r) => r.id === run.id)?.jobs[0]?.stdout).toContain(`the parent "${first.parent}" is not in the checkout`);
   });
 
   it("answers 204 without run details, and the run shows in the listing (after a lag) under its run-name", async () => {
