@@ -15,17 +15,17 @@
  * await gh.close();
  * ```
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArtifactService, backendIds } from "./artifacts.js";
 import { type GitPerson, GitRepo, readSeedDir } from "./git.js";
-import { type Ctx, HttpError, type Reply, Router } from "./http.js";
+import { HttpError, Router } from "./http.js";
 import { INSTALLATION_EVENTS, label, now, type Site, userRecord } from "./objects.js";
 import { RestDescription } from "./openapi.js";
 import { installationPayload, issueCommentPayload, issuesPayload, pullRequestPayload, repositoryDispatchPayload, workflowRunPayload } from "./payloads.js";
@@ -34,6 +34,7 @@ import { registerGitRoutes } from "./routes-git.js";
 import { registerIssueRoutes } from "./routes-issues.js";
 import { registerRepoRoutes } from "./routes-repo.js";
 import { ActionsEngine, type RunKnobs } from "./runner.js";
+import { type Fault, handleRequest, type ServeDeps } from "./serve.js";
 import {
   type CallRecord,
   type CommentRecord,
@@ -134,10 +135,9 @@ export class FakeGitHub {
   private readonly sender: WebhookSender;
   private readonly events: Set<string>;
   private readonly echo: boolean;
-  private readonly faults: { method?: string; path?: string | RegExp; status: number; message?: string; headers?: Record<string, string>; left: number }[] = [];
+  private readonly faults: Fault[] = [];
   private id = 100_000;
   private tmp = "";
-  private rateUsed = 0;
   private runHooks: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: FakeGitHubOptions) {
@@ -170,13 +170,6 @@ export class FakeGitHub {
     userRecord(this.state, this.botLogin, "Bot");
     this.state.permissions.set("mona", "admin");
     for (const [u, p] of Object.entries(opts.permissions ?? {})) this.state.permissions.set(u, p);
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => {
-        this.problem("response", req.method ?? "", req.url ?? "", `the fake failed: ${(err as Error).stack ?? err}`);
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: "the fake failed" }));
-      });
-    });
     this.sender = new WebhookSender(opts.webhook, this.state.deliveries, 123_456, this.site.appId);
     const fake = this;
     this.actions = new ActionsEngine(
@@ -210,6 +203,24 @@ export class FakeGitHub {
       () => this.nextId(),
       (runId) => this.state.runs.some((r) => r.id === runId && r.status === "in_progress"),
     );
+    const deps: ServeDeps = {
+      site: this.site,
+      description: this.description,
+      router: this.router,
+      artifactsService: this.artifactsService,
+      calls: this.calls,
+      faults: this.faults,
+      tokens: this.state.tokens,
+      publicKey: this.publicKey,
+      problem: (kind, method, path, message) => this.problem(kind, method, path, message),
+    };
+    this.server = createServer((req, res) => {
+      handleRequest(deps, req, res).catch((err) => {
+        this.problem("response", req.method ?? "", req.url ?? "", `the fake failed: ${(err as Error).stack ?? err}`);
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: "the fake failed" }));
+      });
+    });
     const faults = this.faults;
     const state = this.state;
     this.control = {
@@ -251,6 +262,10 @@ export class FakeGitHub {
   /** The bare repository behind the Git Data endpoints. */
   get repoDir(): string {
     return this.git.dir;
+  }
+  /** The endpoints the fake serves (method and the description's path template). */
+  get routes(): { method: string; template: string }[] {
+    return this.router.routes.map((r) => ({ method: r.method, template: r.template }));
   }
   /** The pull requests (issues with `pull` set), in number order. */
   get pulls(): IssueRecord[] {
@@ -759,180 +774,5 @@ export class FakeGitHub {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
-  }
-
-  // ---- HTTP
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const start = performance.now();
-    const url = new URL(req.url ?? "/", this.site.web);
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const data = Buffer.concat(chunks);
-    if (this.artifactsService.handle(req, url, data, res)) {
-      for (const u of this.artifactsService.unexpected.splice(0))
-        this.problem("unknown-endpoint", req.method ?? "", u, "the artifact service does not know this request");
-      return;
-    }
-    const method = req.method ?? "GET";
-    const rawPath = url.pathname.startsWith("/api/v3/") ? url.pathname.slice("/api/v3".length) : null;
-    const path = `${rawPath ?? url.pathname}${url.search}`;
-    const call: CallRecord = { method, path, template: null, operationId: null, status: 0, auth: "none", ms: 0 };
-    const send = (reply: Reply) => {
-      call.status = reply.status;
-      call.ms = performance.now() - start;
-      this.calls.push(call);
-      this.rateUsed++;
-      const headers: Record<string, string> = {
-        "x-github-media-type": "github.v3; format=json",
-        "x-github-api-version-selected": "2022-11-28",
-        "x-github-request-id": `FAKE:${this.calls.length}`,
-        "x-ratelimit-limit": "5000",
-        "x-ratelimit-remaining": String(Math.max(0, 5000 - this.rateUsed)),
-        "x-ratelimit-used": String(this.rateUsed),
-        "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
-        "x-ratelimit-resource": "core",
-        ...reply.headers,
-      };
-      if (reply.raw) {
-        res.writeHead(reply.status, { "content-type": "application/octet-stream", ...headers });
-        res.end(reply.raw);
-      } else if (reply.body === undefined) {
-        res.writeHead(reply.status, headers);
-        res.end();
-      } else {
-        res.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", ...headers });
-        res.end(JSON.stringify(reply.body));
-      }
-    };
-    const error = (e: HttpError) => ({ status: e.status, body: e.body() });
-    if (rawPath === null) {
-      this.problem("unknown-endpoint", method, path, "not under /api/v3: GitHub Enterprise Server serves the REST API only there (is GHE_HOST set?)");
-      return send(error(new HttpError(404, "Not Found")));
-    }
-    // GitHub serves the root folder at `contents` as well as `contents/` (Octokit asks for the former when path is "").
-    const matchPath = /^\/repos\/[^/]+\/[^/]+\/contents$/.test(rawPath) ? `${rawPath}/` : rawPath;
-    const { matches, otherMethods } = this.description.match(method, matchPath);
-    const found = matches.map((m) => ({ ...m, route: this.router.find(method, m.operation.template) })).find((m) => m.route) ?? null;
-    if (!found) {
-      const op = matches[0]?.operation;
-      this.problem(
-        "unknown-endpoint",
-        method,
-        path,
-        op
-          ? `${op.operationId} (${method} ${op.template}) is GitHub's, but the fake does not serve it`
-          : otherMethods.length > 0
-            ? `GitHub has no ${method} here (only ${[...new Set(otherMethods)].join(", ")})`
-            : "no such endpoint in GitHub's REST API",
-      );
-      return send(error(new HttpError(404, "Not Found")));
-    }
-    const { operation, params, route } = found as typeof found & { route: NonNullable<typeof found.route> };
-    call.template = operation.template;
-    call.operationId = operation.operationId;
-
-    // Authentication.
-    const auth = this.authenticate(req.headers.authorization);
-    call.auth = auth.kind === "error" ? "none" : auth.kind;
-    if (auth.kind !== route.auth) {
-      const message =
-        auth.kind === "error"
-          ? auth.message
-          : route.auth === "app"
-            ? "A JSON web token could not be decoded"
-            : auth.kind === "app"
-              ? "A JSON web token cannot be used here: use an installation token"
-              : "Requires authentication";
-      this.problem("auth", method, path, `${operation.operationId} needs ${route.auth === "app" ? "the App's JWT" : "an installation token"}: ${message}`);
-      return send(error(new HttpError(401, auth.kind === "error" ? auth.message : message)));
-    }
-
-    // Another repository: the installation cannot see it.
-    if (params.owner !== undefined && params.repo !== undefined) {
-      if (params.owner.toLowerCase() !== this.site.owner.toLowerCase() || params.repo.toLowerCase() !== this.site.repo.toLowerCase())
-        return send(error(new HttpError(404, "Not Found")));
-    }
-
-    // The request against the description.
-    let body: unknown;
-    const hasBody = data.length > 0;
-    if (hasBody) {
-      try {
-        body = JSON.parse(data.toString("utf8"));
-      } catch {
-        this.problem("request", method, path, "the body is not JSON");
-        return send(error(new HttpError(400, "Problems parsing JSON")));
-      }
-    }
-    const query = url.searchParams;
-    const checked = this.description.checkRequest(operation, params, query, body, hasBody);
-    for (const p of [...checked.invalid, ...checked.unknown]) this.problem("request", method, path, p);
-    if (checked.invalid.length > 0) return send(error(new HttpError(422, `Invalid request.\n\n${checked.invalid.join("\n")}`)));
-
-    // Injected faults.
-    const fault = this.faults.find(
-      (f) =>
-        f.left > 0 &&
-        (f.method === undefined || f.method === method) &&
-        (f.path === undefined || (typeof f.path === "string" ? f.path === operation.template || path.startsWith(f.path) : f.path.test(path))),
-    );
-    if (fault) {
-      fault.left--;
-      return send({
-        status: fault.status,
-        body: { message: fault.message ?? "injected fault", documentation_url: "https://docs.github.com/rest" },
-        ...(fault.headers ? { headers: fault.headers } : {}),
-      });
-    }
-
-    const ctx: Ctx = { method, path, params, query, body: body ?? {}, headers: req.headers, operation };
-    let reply: Reply;
-    try {
-      reply = await route.handler(ctx);
-    } catch (err) {
-      if (err instanceof HttpError) reply = error(err);
-      else {
-        this.problem("response", method, path, `the fake failed: ${(err as Error).stack ?? err}`);
-        reply = error(new HttpError(500, "Server Error"));
-      }
-    }
-    if (!reply.raw) {
-      for (const p of this.description.checkResponse(operation, reply.status, reply.body, reply.body !== undefined)) this.problem("response", method, path, p);
-    }
-    send(reply);
-  }
-
-  private authenticate(header: string | undefined): { kind: "app" | "installation" | "none" } | { kind: "error"; message: string } {
-    if (!header) return { kind: "none" };
-    const m = /^(bearer|token)\s+(\S+)$/i.exec(header);
-    if (!m?.[2]) return { kind: "error", message: "Bad credentials" };
-    const token = m[2];
-    if (token.split(".").length === 3) {
-      const [h = "", p = "", s = ""] = token.split(".");
-      try {
-        const head = JSON.parse(Buffer.from(h, "base64url").toString("utf8"));
-        const claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
-        if (head.alg !== "RS256") return { kind: "error", message: "A JSON web token could not be decoded" };
-        if (!verify("RSA-SHA256", Buffer.from(`${h}.${p}`), this.publicKey, Buffer.from(s, "base64url")))
-          return { kind: "error", message: "A JSON web token could not be decoded" };
-        const t = Math.floor(Date.now() / 1000);
-        if (String(claims.iss) !== String(this.site.appId)) return { kind: "error", message: "'Issuer' claim ('iss') must be an Integer" };
-        if (typeof claims.exp !== "number" || claims.exp <= t)
-          return {
-            kind: "error",
-            message: "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
-          };
-        if (claims.exp - t > 660) return { kind: "error", message: "'Expiration time' claim ('exp') is too far in the future" };
-        if (typeof claims.iat !== "number" || claims.iat > t + 60)
-          return { kind: "error", message: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued" };
-        return { kind: "app" };
-      } catch {
-        return { kind: "error", message: "A JSON web token could not be decoded" };
-      }
-    }
-    const exp = this.state.tokens.get(token);
-    if (exp === undefined || exp <= Date.now()) return { kind: "error", message: "Bad credentials" };
-    return { kind: "installation" };
   }
 }
