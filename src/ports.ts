@@ -81,6 +81,8 @@ export interface RunReporting {
   report(spec: RunSpec, result: RunResult): void;
   /** Called instead of `report` when the executor itself failed (a broken repository), not the run. */
   error(spec: RunSpec, err: unknown): void;
+  /** Called by executors that learn where runs went (GitHub: the workflow run of a dispatch). */
+  dispatched?(specs: RunSpec[], where: { id: number; url?: string }): void;
 }
 
 /**

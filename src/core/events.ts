@@ -133,6 +133,15 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     ...base,
+    type: z.literal("runs_dispatched"),
+    experiment: z.number().int().min(0),
+    commit: z.string(),
+    seeds: z.array(z.number().int()).describe("The seeds the dispatch runs (one job each)."),
+    run_id: z.number().int().describe("The workflow run GitHub made for the dispatch: its result is read for these seeds only."),
+    url: z.string().optional(),
+  }),
+  z.strictObject({
+    ...base,
     type: z.literal("run_finished"),
     experiment: z.number().int().min(0),
     commit: z.string(),

@@ -20,6 +20,8 @@ export interface RunState {
   dispatches: number;
   /** Where the run can be seen (GitHub: the workflow run's page), once it reported. */
   url?: string;
+  /** The workflow run it was dispatched in (GitHub), when the dispatch said. */
+  dispatch?: number;
   /** The isolation the run had, once it reported (absent in older ledgers). */
   isolation?: IsolationLevel;
 }
@@ -326,6 +328,11 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
           dispatches: 1,
           ...(ev.lease_until !== undefined ? { leaseUntil: ev.lease_until } : {}),
         });
+        break;
+      }
+      case "runs_dispatched": {
+        const e = get(ev.experiment, ev);
+        for (const r of e.runs) if (r.commit === ev.commit && ev.seeds.includes(r.seed) && r.status === "running") r.dispatch = ev.run_id;
         break;
       }
       case "run_finished": {

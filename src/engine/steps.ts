@@ -222,10 +222,23 @@ export function runSpecs(s: CampaignState, cmd: Of<"start_runs">): RunSpec[] {
   return cmd.seeds.map((seed) => ({ campaign: s.campaign, experiment: cmd.experiment, commit: cmd.commit, parent: cmd.parent, seed }));
 }
 
+/**
+ * Deletes a judged experiment's branch. One that someone moved elsewhere is not the campaign's to
+ * delete any more: it is left in place, with a warning (the verdict and the diff are in the ledger).
+ */
+async function removeExperimentBranch(branch: string, commit: string, deps: EngineDeps): Promise<void> {
+  try {
+    await deps.repo.deleteBranch(branch, commit);
+  } catch (err) {
+    if (!(err instanceof BranchConflict)) throw err;
+    deps.logger.warn("experiment branch moved by someone else; left in place", { branch, error: err.message });
+  }
+}
+
 /** Records a verdict: a keep moves the campaign branch; experiment branches are deleted (diffs stay in the ledger). */
 export async function applyVerdict(s: CampaignState, cmd: Of<"judge">, deps: EngineDeps): Promise<NewEventInput[]> {
   if (cmd.verdict === "keep" && cmd.experiment > 0) await deps.repo.setBranch(campaignBranch(s.campaign), cmd.commit, s.best.commit);
-  if (cmd.branch) await deps.repo.deleteBranch(cmd.branch, cmd.commit);
+  if (cmd.branch) await removeExperimentBranch(cmd.branch, cmd.commit, deps);
   return [
     {
       type: "experiment_judged",
@@ -247,7 +260,7 @@ export async function rebaseExperiment(s: CampaignState, cmd: Of<"rebase">, deps
   const files = await editableAt(deps.repo, cmd.onto, s.config.editable);
   const applied = applyEdits(files, e.edits as Edit[], s.config.editable);
   const discard = async (why: string): Promise<NewEventInput[]> => {
-    if (e.branch) await deps.repo.deleteBranch(e.branch, e.commit);
+    if (e.branch) await removeExperimentBranch(e.branch, e.commit, deps);
     return [
       {
         type: "experiment_judged",

@@ -7,7 +7,7 @@
  * planner's; this file only carries them out and publishes the result.
  */
 import PQueue from "p-queue";
-import type { Config } from "../core/config.js";
+import { type Config, SPENDING_PROPOSERS } from "../core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../core/events.js";
 import { campaignBranch, experimentBranch, LEDGER_BRANCH } from "../core/names.js";
 import { type Command, commandKey, plan } from "../core/planner.js";
@@ -31,7 +31,7 @@ import { apiMessage, call, type GitHubClient, type RepoRef, statusOf } from "./c
 import { ActionsExecutor } from "./executor.js";
 import { BranchLedgerStore, type LedgerBranch } from "./ledger.js";
 import type { OctokitRepoHost } from "./repo.js";
-import { readResults, type WorkflowRunInfo } from "./results.js";
+import { readResults, seedsOfRun, type WorkflowRunInfo } from "./results.js";
 
 /** What one campaign needs from the App. */
 export interface AppCampaignDeps {
@@ -47,6 +47,14 @@ export interface AppCampaignDeps {
   proposerFor: (config: Config) => Proposer;
   /** Seconds a proposal may take before it is asked for again (once). */
   proposalLeaseSeconds: number;
+}
+
+/** The links a campaign's status comment and pull request carry: its traces on the ledger branch, its runs. */
+export function publishLinks(webUrl: string, s: CampaignState): { trace: (n: number) => string; runs: (n: number) => string } {
+  return {
+    trace: (n) => `${webUrl}/blob/${LEDGER_BRANCH}/campaigns/${s.campaign}/traces/${n}.md`,
+    runs: (n) => `${webUrl}/actions/workflows/${s.config.runner.workflow}?query=${encodeURIComponent(`branch:${experimentBranch(s.campaign, n)}`)}`,
+  };
 }
 
 /** Plan steps one wake-up may take (a guard against a loop, far above what a campaign needs). */
@@ -94,6 +102,15 @@ export class AppCampaign {
           await this.load();
           return await work();
         } catch (err) {
+          if (err instanceof BranchConflict && !(await this.ledgerMoved())) {
+            // A branch of the campaign is where the ledger does not say: someone else moved it.
+            // Nothing was overwritten; the campaign stops and says so instead of retrying forever.
+            this.deps.logger.error("campaign branch moved by someone else: stopping", { campaign: this.id, what, error: err.message });
+            this.forget();
+            await this.load();
+            if (this.state && !this.state.stopped) await this.note([{ type: "campaign_stopped", reason: err.message }]);
+            throw err;
+          }
           if (!(err instanceof LedgerError || err instanceof BranchConflict) || attempt > CONFLICT_RETRIES) {
             this.deps.logger.error("campaign work failed", { campaign: this.id, what, error: err instanceof Error ? err.message : String(err) });
             throw err;
@@ -103,6 +120,16 @@ export class AppCampaign {
         }
       }
     }) as Promise<T>;
+  }
+
+  /**
+   * Whether another writer appended to this campaign's ledger since it was read (then a branch
+   * conflict is that writer's doing, and reading the ledger again resolves it).
+   */
+  private async ledgerMoved(): Promise<boolean> {
+    const mine = this.state?.lastSeq ?? 0;
+    const { events } = await this.ledger.read();
+    return (events.at(-1)?.seq ?? 0) !== mine - this.pending.length;
   }
 
   /** Resolves once nothing is queued or proposing (tests, shutdown). */
@@ -144,9 +171,14 @@ export class AppCampaign {
     this.pending.push(...stamped);
   }
 
-  /** Appends what was recorded (a compare-and-swap: LedgerError when another writer was first). */
-  private async flush(): Promise<void> {
+  /**
+   * Appends what was recorded (a compare-and-swap: LedgerError when another writer was first).
+   * `lazy`: not when all that waits is bookkeeping that can wait for the next append (which
+   * workflow run holds which seeds: lost in a crash, the run's jobs say it again).
+   */
+  private async flush(opts: { lazy?: boolean } = {}): Promise<void> {
     if (this.pending.length === 0) return;
+    if (opts.lazy && this.pending.every((e) => e.type === "runs_dispatched")) return;
     const batch = this.pending;
     await this.ledger.appendStamped(batch);
     this.pending = this.pending.slice(batch.length);
@@ -193,7 +225,7 @@ export class AppCampaign {
       }
       if (s.stopped) break;
     }
-    await this.flush();
+    await this.flush({ lazy: true });
     await this.removeIdleBranches(s);
     await this.publish();
   }
@@ -214,6 +246,21 @@ export class AppCampaign {
           signal: new AbortController().signal,
           report: (spec, result) => this.recordResult(spec, result),
           error: (spec, err) => log.error("dispatch failed", { campaign: this.id, experiment: spec.experiment, error: String(err) }),
+          // Recorded with the next append: which workflow run holds these seeds.
+          dispatched: (specs, at) => {
+            const first = specs[0];
+            if (first)
+              this.record([
+                {
+                  type: "runs_dispatched",
+                  experiment: first.experiment,
+                  commit: first.commit,
+                  seeds: specs.map((x) => x.seed),
+                  run_id: at.id,
+                  ...(at.url ? { url: at.url } : {}),
+                },
+              ]);
+          },
         };
         await deps.executor.start(runSpecs(s, cmd), reporting);
         return;
@@ -229,7 +276,10 @@ export class AppCampaign {
             ...(cmd.reserveUsd > 0 ? { reserved_usd: cmd.reserveUsd } : {}),
           },
         ]);
-        await this.flush();
+        // Intent before I/O where the I/O costs money: a reservation is in the ledger before the
+        // model is called. A proposer that spends nothing (mutate) has its request appended with
+        // its proposal: one append fewer per experiment.
+        if (SPENDING_PROPOSERS.has(s.config.proposer.kind)) await this.flush();
         this.startProposal(s, cmd, deps);
         return;
       }
@@ -290,15 +340,22 @@ export class AppCampaign {
     const s = this.state;
     if (!s) return;
     const e = s.experiments[experiment];
-    const specs: RunSpec[] = (e?.runs ?? [])
-      .filter((r) => r.commit === run.head_sha && r.status === "running")
-      .map((r) => ({
-        campaign: s.campaign,
-        experiment,
-        commit: r.commit,
-        parent: experiment === 0 ? r.commit : (e as NonNullable<typeof e>).parent,
-        seed: r.seed,
-      }));
+    const open = (e?.runs ?? []).filter((r) => r.commit === run.head_sha && r.status === "running");
+    // The seeds this workflow run holds: those its dispatch recorded; for a dispatch that gave no
+    // run details, the seeds its jobs name. A seed of another dispatch of the same commit waits
+    // for its own run.
+    let mine = open.filter((r) => r.dispatch === run.id);
+    if (mine.length === 0 && open.some((r) => r.dispatch === undefined)) {
+      const seeds = await seedsOfRun(this.deps.gh, this.deps.where, run.id);
+      mine = open.filter((r) => r.dispatch === undefined && (seeds === undefined || seeds.includes(r.seed)));
+    }
+    const specs: RunSpec[] = mine.map((r) => ({
+      campaign: s.campaign,
+      experiment,
+      commit: r.commit,
+      parent: experiment === 0 ? r.commit : (e as NonNullable<typeof e>).parent,
+      seed: r.seed,
+    }));
     if (specs.length === 0) {
       this.deps.logger.info("workflow run with nothing to record", { campaign: this.id, experiment, run: run.id, sha: run.head_sha });
       return;
@@ -371,11 +428,7 @@ export class AppCampaign {
 
   /** Links to the ledger branch and the workflow runs. */
   private links(s: CampaignState) {
-    const { webUrl } = this.deps;
-    return {
-      trace: (n: number) => `${webUrl}/blob/${LEDGER_BRANCH}/campaigns/${s.campaign}/traces/${n}.md`,
-      runs: (n: number) => `${webUrl}/actions/workflows/${s.config.runner.workflow}?query=${encodeURIComponent(`branch:${experimentBranch(s.campaign, n)}`)}`,
-    };
+    return publishLinks(this.deps.webUrl, s);
   }
 
   /** Creates or updates the status comment and the pull request to match the state. */
@@ -384,7 +437,7 @@ export class AppCampaign {
     if (!s) return;
     await this.publishStatus(s);
     await this.publishPullRequest(s);
-    await this.flush();
+    await this.flush({ lazy: true });
   }
 
   private async publishStatus(s: CampaignState): Promise<void> {

@@ -76,6 +76,10 @@ export class ActionsExecutor implements Executor {
         });
         const details = (r.data ?? {}) as { workflow_run_id?: number; html_url?: string };
         this.logger.info("workflow dispatched", { experiment: id, seeds: specs.map((s) => s.seed), run: details.workflow_run_id, url: details.html_url });
+        // Which workflow run holds these seeds: its completion is read for them only. (Without run
+        // details, an older GitHub, the run's jobs say which seeds it ran: see results.ts.)
+        if (typeof details.workflow_run_id === "number")
+          reporting.dispatched?.(specs, { id: details.workflow_run_id, ...(details.html_url ? { url: details.html_url } : {}) });
       } catch (err) {
         const reason = `could not dispatch the workflow ${this.config.runner.workflow} on ${branch}: ${apiMessage(err)}`;
         this.logger.warn("dispatch failed", { experiment: id, reason });

@@ -43,6 +43,21 @@ export function identifyRun(run: WorkflowRunInfo): { campaign: string; experimen
   return id;
 }
 
+/**
+ * The seeds a workflow run ran, from its jobs' names (`seed 3`, as the templates name the matrix
+ * jobs): for a run whose dispatch gave no run details. Undefined when no job name says.
+ */
+export async function seedsOfRun(gh: GitHubClient, where: RepoRef, runId: number): Promise<number[] | undefined> {
+  const jobs = await call(`list the jobs of run ${runId}`, () =>
+    gh.paginate(gh.rest.actions.listJobsForWorkflowRun, { ...where, run_id: runId, per_page: 100 }),
+  );
+  const seeds = jobs.flatMap((j) => {
+    const m = /\bseed (-?\d+)\b/.exec(j.name);
+    return m ? [Number(m[1])] : [];
+  });
+  return seeds.length ? [...new Set(seeds)] : undefined;
+}
+
 /** A failed result with a reason (the run's page linked). */
 function failed(reason: string, url: string): RunResult & { url: string } {
   return { status: "crash", metric: null, seconds: 0, exitCode: null, reason, tail: "", url };

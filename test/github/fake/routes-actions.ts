@@ -74,6 +74,7 @@ export function registerActionsRoutes(router: Router, gh: FakeGitHub): void {
     const w = await findWorkflow(ctx.params.workflow_id ?? "");
     const ref = String(ctx.body.ref);
     const branch = ref.replace(/^refs\/heads\//, "");
+    await gh.control.runs.beforeDispatch?.({ ref, inputs: (ctx.body.inputs ?? {}) as Record<string, unknown> });
     const sha = await gh.git.resolveCommit(ref.startsWith("refs/") ? ref : `refs/heads/${ref}`);
     if (!sha) throw unprocessable(`No ref found for: ${ref}`);
     const text = await gh.fileAt(sha, w.path);

@@ -64,6 +64,11 @@ export interface RunKnobs {
   executor: JobExecutor | null;
   /** The `workflow_run` actions delivered (GitHub sends all three to a subscribed App). */
   webhookActions: ("requested" | "in_progress" | "completed")[];
+  /**
+   * Called when a dispatch arrives, before its ref is resolved (so a test can move the branch at
+   * that moment: someone pushing to an experiment branch); null for nothing.
+   */
+  beforeDispatch: ((d: { ref: string; inputs: Record<string, unknown> }) => Promise<void>) | null;
 }
 
 /** A counting semaphore whose size can change; records when each slot was busy. */
@@ -133,6 +138,7 @@ export class ActionsEngine implements RunKnobs {
   startDelayMs = 0;
   executor: JobExecutor | null = null;
   webhookActions: RunKnobs["webhookActions"] = ["requested", "in_progress", "completed"];
+  beforeDispatch: RunKnobs["beforeDispatch"] = null;
   readonly fleet: Fleet;
   private holds: RunFilter[] = [];
   private holdWaiters: (() => void)[] = [];
