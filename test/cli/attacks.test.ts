@@ -7,8 +7,8 @@
  * holds only what the tool wrote, the secret appears nowhere, and no process is left.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { availableIsolation } from "../../src/runner/isolation.js";
 import { attackTrain, EVAL_PY, FORGED_METRIC, honestMetric, processesWith, snapshot } from "../fixtures/attack.js";
@@ -46,10 +46,30 @@ beforeAll(async () => {
   root = await tempRoot("attacks");
   // The ordinary user's repository lies in here.
   await chmod(root.dir, 0o755);
+  if (ROOT) await letOthersReach(BIN);
 });
 afterAll(async () => {
   await root.cleanup();
+  for (const [dir, mode] of restore.reverse()) await chmod(dir, mode);
+  restore = [];
 });
+
+let restore: [string, number][] = [];
+/**
+ * The ordinary user runs the installed CLI, so it must reach it: a checkout inside a private folder
+ * (mktemp -d is 0700) gets search permission for others on each folder above it that lacks it, for
+ * this file's tests only.
+ */
+async function letOthersReach(file: string): Promise<void> {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      restore.push([dir, mode]);
+      await chmod(dir, mode | 0o001);
+    }
+    if (dirname(dir) === dir) break;
+  }
+}
 afterEach(() => {
   if (token !== "") for (const pid of processesWith(token)) process.kill(pid, "SIGKILL");
   token = "";
