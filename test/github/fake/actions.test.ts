@@ -263,6 +263,45 @@ describe("a dispatched run", () => {
     expect(gh.state.runs.find((r) => r.id === id)?.jobs[0]?.failure).toMatch(/injected/);
   });
 
+  it("cancels a run through the API: a held run never starts, a running one stops; a completed one answers 409", async () => {
+    const exp = await experimentBranch();
+    gh.control.runs.hold({ title: "experiment 1-5" });
+    const dispatch = async (experiment: string) =>
+      (
+        (
+          await o.rest.actions.createWorkflowDispatch({
+            ...where,
+            workflow_id: "plain.yml",
+            ref: exp.branch,
+            inputs: { experiment, seeds: "[1]" },
+            return_run_details: true,
+          })
+        ).data as unknown as { workflow_run_id: number }
+      ).workflow_run_id;
+    const held = await dispatch("1-5");
+    expect((await o.rest.actions.cancelWorkflowRun({ ...where, run_id: held })).status).toBe(202);
+    let started = false;
+    gh.control.runs.executor = async () => {
+      started = true;
+      await new Promise((r) => setTimeout(r, 300));
+      return { ok: true };
+    };
+    try {
+      const running = await dispatch("1-6");
+      await gh.waitFor(() => started, 10_000, "the job to start");
+      await o.rest.actions.cancelWorkflowRun({ ...where, run_id: running });
+      await gh.idle();
+      const record = (id: number) => gh.state.runs.find((r) => r.id === id);
+      expect(record(held)).toMatchObject({ status: "completed", conclusion: "cancelled", jobs: [] });
+      expect(record(running)?.conclusion).toBe("cancelled");
+      expect(record(running)?.jobs.map((j) => j.conclusion)).toEqual(["cancelled"]);
+      await expect(o.rest.actions.cancelWorkflowRun({ ...where, run_id: running })).rejects.toMatchObject({ status: 409 });
+    } finally {
+      gh.control.runs.executor = null;
+      gh.control.runs.release();
+    }
+  });
+
   it("drops a run's completed webhook when told to, so only a listing finds it", async () => {
     const exp = await experimentBranch();
     gh.control.webhooks.drop({ event: "workflow_run", action: "completed" });

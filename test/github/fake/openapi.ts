@@ -104,6 +104,11 @@ const DESCRIPTION_FIXES: { pointer: string; value: Json; why: string }[] = [
     why: "an old inline copy of `installation` whose `account` is allOf(user, enterprise), which no account satisfies; the component has anyOf and client_id",
   },
   {
+    pointer: "/paths/~1repos~1{owner}~1{repo}~1contents~1{path}/put/responses/409/content/application~1json/schema",
+    value: { anyOf: [{ $ref: "#/components/schemas/basic-error" }, { $ref: "#/components/schemas/repository-rule-violation-error" }] },
+    why: "oneOf of two schemas that both accept any error body (every property optional), so no answer matches exactly one",
+  },
+  {
     pointer: "/components/parameters/created/schema",
     value: { type: "string" },
     why: "the runs listing's `created` is GitHub's search date syntax (`>=2024-01-01T00:00:00Z`, `a..b`), which the description itself points to, not a date-time",

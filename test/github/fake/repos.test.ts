@@ -104,6 +104,37 @@ describe("repository", () => {
     expect(await status(o.rest.repos.getContent({ ...where, path: "model.json" }))).toMatch(/^404/);
   });
 
+  it("writes one file as one commit on a branch, as GitHub does: the replaced blob's sha is required and must match", async () => {
+    const main = (await o.rest.git.getRef({ ...where, ref: "heads/main" })).data.object.sha;
+    await o.rest.git.createRef({ ...where, ref: "refs/heads/notes", sha: main });
+    const put = (path: string, text: string, sha?: string, branch = "notes") =>
+      o.rest.repos.createOrUpdateFileContents({
+        ...where,
+        path,
+        branch,
+        message: `write ${path}`,
+        content: Buffer.from(text).toString("base64"),
+        ...(sha ? { sha } : {}),
+        committer: { name: "bot", email: "bot@example.com", date: "2026-01-02T03:04:05Z" },
+      });
+    const made = await put("notes/a.txt", "one\n");
+    expect(made.status).toBe(201);
+    expect(made.data.commit.parents?.map((p) => p.sha)).toEqual([main]);
+    expect(made.data.commit.committer).toMatchObject({ name: "bot", date: "2026-01-02T03:04:05Z" });
+    const blob = made.data.content?.sha as string;
+    // Replacing: without the sha 422, with another 409, with the right one 200 on top of the last commit.
+    expect(await status(put("notes/a.txt", "two\n"))).toBe('422 Invalid request.\n\n"sha" wasn\'t supplied.');
+    expect(await status(put("notes/a.txt", "two\n", "0".repeat(40)))).toBe(`409 notes/a.txt does not match ${"0".repeat(40)}`);
+    const next = await put("notes/a.txt", "two\n", blob);
+    expect(next.status).toBe(200);
+    expect(next.data.commit.parents?.map((p) => p.sha)).toEqual([made.data.commit.sha]);
+    expect(await gh.fileAt(next.data.commit.sha as string, "notes/a.txt")).toMatch(/^two\n?$/);
+    // Files beside it are untouched; a branch that does not exist is 404.
+    expect(await gh.fileAt(next.data.commit.sha as string, "train.mjs")).toBe(await gh.fileAt(main, "train.mjs"));
+    expect(await status(put("notes/b.txt", "x", undefined, "nope"))).toMatch(/^404 Branch nope not found/);
+    expect(takeProblems()).toEqual([]);
+  });
+
   it("reads files at a ref", async () => {
     const main = (await o.rest.git.getRef({ ...where, ref: "heads/main" })).data.object.sha;
     const tree = (await o.rest.git.getCommit({ ...where, commit_sha: main })).data.tree.sha;

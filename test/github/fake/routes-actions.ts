@@ -184,6 +184,13 @@ export function registerActionsRoutes(router: Router, gh: FakeGitHub): void {
     return json(200, workflowRun(site, state, r, await gh.git.readCommit(r.head_sha)));
   });
 
+  router.add("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", "installation", (ctx) => {
+    const r = findRun(ctx.params.run_id);
+    // GitHub answers 409 for a run that already completed.
+    if (!gh.actions.cancel(r)) throw new HttpError(409, "Cannot cancel a workflow run that is completed.");
+    return json(202, {});
+  });
+
   router.add("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", "installation", (ctx) => {
     const r = findRun(ctx.params.run_id);
     const page = paginate(

@@ -1,11 +1,12 @@
 /**
  * Endpoints of the App itself, its installation and the repository: access tokens, installations,
- * the repository, file contents, collaborator permissions, labels, compare.
+ * the repository, file contents (read, and one file written as one commit), collaborator
+ * permissions, labels, compare.
  */
 import { randomBytes } from "node:crypto";
 import { HttpError, json, notFound, paginate, type Router, unprocessable } from "./http.js";
 import type { FakeGitHub } from "./index.js";
-import { fullRepository, githubBase64, installation, integration, label, repoCommit, repository, user } from "./objects.js";
+import { fullRepository, gitCommit, githubBase64, installation, integration, label, now, repoCommit, repository, user } from "./objects.js";
 import type { RepoPermission } from "./state.js";
 
 export function registerRepoRoutes(router: Router, gh: FakeGitHub): void {
@@ -47,29 +48,33 @@ export function registerRepoRoutes(router: Router, gh: FakeGitHub): void {
 
   router.add("GET", "/repos/{owner}/{repo}", "installation", () => json(200, fullRepository(site, state)));
 
+  /** A content item (file or folder) as the contents endpoints show it. */
+  const contentItem = (ref: string, p: string, type: string, sha: string, size: number) => {
+    // (the site's address is known once the server listens, after the routes are registered)
+    const r = `${site.api}/repos/${site.owner}/${site.repo}`;
+    const self = `${r}/contents/${p}?ref=${encodeURIComponent(ref)}`;
+    const git = `${r}/git/${type === "dir" ? "trees" : "blobs"}/${sha}`;
+    const html = `${site.web}/${site.owner}/${site.repo}/${type === "dir" ? "tree" : "blob"}/${ref}/${p}`;
+    return {
+      name: p.split("/").pop() ?? p,
+      path: p,
+      sha,
+      size,
+      url: self,
+      html_url: html,
+      git_url: git,
+      download_url: type === "file" ? `${site.web}/raw/${site.owner}/${site.repo}/${ref}/${p}` : null,
+      type,
+      _links: { self, git, html },
+    };
+  };
+
   router.add("GET", "/repos/{owner}/{repo}/contents/{path}", "installation", async (ctx) => {
     const ref = ctx.query.get("ref") ?? site.defaultBranch;
     const commit = await gh.git.resolveCommit(ref);
     if (!commit) throw new HttpError(404, `No commit found for the ref ${ref}`);
     const path = ctx.params.path?.replace(/^\/+|\/+$/g, "") ?? "";
-    const r = `${site.api}/repos/${site.owner}/${site.repo}`;
-    const item = (p: string, type: string, sha: string, size: number) => {
-      const self = `${r}/contents/${p}?ref=${encodeURIComponent(ref)}`;
-      const git = `${r}/git/${type === "dir" ? "trees" : "blobs"}/${sha}`;
-      const html = `${site.web}/${site.owner}/${site.repo}/${type === "dir" ? "tree" : "blob"}/${ref}/${p}`;
-      return {
-        name: p.split("/").pop() ?? p,
-        path: p,
-        sha,
-        size,
-        url: self,
-        html_url: html,
-        git_url: git,
-        download_url: type === "file" ? `${site.web}/raw/${site.owner}/${site.repo}/${ref}/${p}` : null,
-        type,
-        _links: { self, git, html },
-      };
-    };
+    const item = (p: string, type: string, sha: string, size: number) => contentItem(ref, p, type, sha, size);
     // A path that is a tree lists it; a path that is a blob is the file; else 404.
     const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     const name = path.slice(path.lastIndexOf("/") + 1);
@@ -93,6 +98,41 @@ export function registerRepoRoutes(router: Router, gh: FakeGitHub): void {
       );
     }
     throw notFound();
+  });
+
+  // One file written as one commit on a branch, as GitHub does: the blob sha of the file being
+  // replaced is required and must match (409 when it does not, 422 when it is missing); a new path
+  // ignores it. The branch moves under the repository's lock from the head the commit was made on.
+  router.add("PUT", "/repos/{owner}/{repo}/contents/{path}", "installation", async (ctx) => {
+    const b = ctx.body ?? {};
+    const path = ctx.params.path?.replace(/^\/+|\/+$/g, "") ?? "";
+    const branch = typeof b.branch === "string" ? b.branch : site.defaultBranch;
+    const ref = `refs/heads/${branch}`;
+    const head = await gh.git.refSha(ref);
+    if (!head) throw new HttpError(404, `Branch ${branch} not found`);
+    if (typeof b.message !== "string") throw unprocessable('Invalid request.\n\n"message" wasn\'t supplied.');
+    if (typeof b.content !== "string") throw unprocessable('Invalid request.\n\n"content" wasn\'t supplied.');
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    const existing = (await gh.git.lsTree(`${head}:${dir}`, false).catch(() => [])).find((e) => e.path === name);
+    if (existing && existing.type !== "blob") throw unprocessable(`${path} is a directory`);
+    if (existing && b.sha === undefined) throw unprocessable('Invalid request.\n\n"sha" wasn\'t supplied.');
+    if (existing && b.sha !== existing.sha) throw new HttpError(409, `${path} does not match ${b.sha}`);
+    const data = Buffer.from(b.content, "base64");
+    const blob = await gh.git.writeBlob(data);
+    const tree = await gh.git.writeTree(head, [{ path, mode: "100644", type: "blob", sha: blob }]);
+    const date = now();
+    const bot = gh.botIdentity();
+    const committer = b.committer ? { name: b.committer.name, email: b.committer.email, date: b.committer.date ?? date } : { ...bot, date };
+    const author = b.author ? { name: b.author.name, email: b.author.email, date: b.author.date ?? committer.date } : committer;
+    const commit = await gh.git.writeCommit({ tree, parents: [head], author, committer, message: b.message });
+    const before = await gh.git.updateRef(ref, commit, async (current) => {
+      if (current !== head) throw new HttpError(409, `${ref} expected to be at ${head}`);
+    });
+    await gh.refChanged(ref, before, commit);
+    const c = await gh.git.readCommit(commit);
+    if (!c) throw new Error(`commit ${commit} was not written`);
+    return json(existing ? 200 : 201, { content: contentItem(branch, path, "file", blob, data.length), commit: gitCommit(site, c) });
   });
 
   router.add("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", "installation", (ctx) => {

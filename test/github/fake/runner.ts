@@ -43,7 +43,8 @@ export interface JobContext {
   /** Uploads an artifact of this run (files in a zip), as the Action's upload would. */
   upload(name: string, files: Record<string, string | Uint8Array>): Promise<void>;
 }
-export type JobExecutor = (ctx: JobContext) => Promise<{ ok: boolean; failure?: string }>;
+/** A job's work in place of the Action; `"action"` runs the real Action for this job after all. */
+export type JobExecutor = (ctx: JobContext) => Promise<{ ok: boolean; failure?: string } | "action">;
 
 /** Knobs on runs (`gh.control.runs`). */
 export interface RunKnobs {
@@ -146,6 +147,9 @@ export class ActionsEngine implements RunKnobs {
   private active = new Set<Promise<void>>();
   private groups = new Map<string, { running: RunRecord | null; pending: { run: RunRecord; go: (ok: boolean) => void } | null }>();
   private aborts = new Set<AbortController>();
+  /** Runs cancelled through the API, and the kill switches of their jobs in progress. */
+  private cancelled = new Set<number>();
+  private runAborts = new Map<number, Set<AbortController>>();
   private closed = false;
   /** Runs waiting in a hold. */
   private parked = 0;
@@ -176,6 +180,20 @@ export class ActionsEngine implements RunKnobs {
 
   fail(filter: RunFilter, opts: { times?: number; failure?: string } = {}): void {
     this.failures.push({ filter, left: opts.times ?? 1, failure: opts.failure ?? "injected: the runner failed before the Action uploaded a result" });
+  }
+
+  /**
+   * Cancels a run as `POST .../runs/{id}/cancel` does: queued jobs never start, running ones are
+   * killed, the run completes as cancelled. False for a run that already completed (GitHub's 409).
+   */
+  cancel(run: RunRecord): boolean {
+    if (run.status === "completed") return false;
+    this.cancelled.add(run.id);
+    for (const a of this.runAborts.get(run.id) ?? []) a.abort();
+    for (const g of this.groups.values()) if (g.pending?.run === run) g.pending.go(false);
+    // Held runs look again: a cancelled one leaves its hold.
+    for (const w of this.holdWaiters.splice(0)) w();
+    return true;
   }
 
   /** Starts a dispatched run in the background. */
@@ -218,12 +236,12 @@ export class ActionsEngine implements RunKnobs {
       g.running = run;
     }
     try {
-      while (!this.closed && this.holds.some((f) => runMatches(f, run))) {
+      while (!this.closed && !this.cancelled.has(run.id) && this.holds.some((f) => runMatches(f, run))) {
         this.parked++;
         await new Promise<void>((r) => this.holdWaiters.push(r));
         this.parked--;
       }
-      if (this.closed) return this.finish(run, "cancelled");
+      if (this.closed || this.cancelled.has(run.id)) return this.finish(run, "cancelled");
       if (this.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.startDelayMs));
       const seeds = this.seeds(run, wf);
       run.jobs = seeds.map((seed) => ({
@@ -253,7 +271,7 @@ export class ActionsEngine implements RunKnobs {
       if (failRule) failRule.left--;
       await Promise.all(run.jobs.map((j) => this.runJob(run, wf, j, failRule?.failure ?? null)));
       const ok = run.jobs.length > 0 && run.jobs.every((j) => j.conclusion === "success");
-      this.finish(run, this.closed ? "cancelled" : ok ? "success" : "failure");
+      this.finish(run, this.closed || this.cancelled.has(run.id) ? "cancelled" : ok ? "success" : "failure");
     } finally {
       if (group) {
         const g = this.groups.get(group);
@@ -322,6 +340,13 @@ export class ActionsEngine implements RunKnobs {
 
   private async runJob(run: RunRecord, wf: ParsedWorkflow, job: JobRecord, injected: string | null): Promise<void> {
     const slot = await this.fleet.acquire();
+    if (this.cancelled.has(run.id)) {
+      this.fleet.release(slot);
+      job.status = "completed";
+      job.conclusion = "cancelled";
+      job.completed_at = isoSeconds(Date.now());
+      return;
+    }
     job.status = "in_progress";
     job.runner = `fake-runner-${slot}`;
     job.started_at = isoSeconds(Date.now());
@@ -334,16 +359,17 @@ export class ActionsEngine implements RunKnobs {
         await checkoutCommit(this.host.repoDir, dir, run.head_branch, run.head_sha, `${this.host.web}/${this.host.owner}/${this.host.repo}`);
         return dir;
       };
-      let result: { ok: boolean; failure?: string };
+      let result: { ok: boolean; failure?: string } | "action" = "action";
       if (this.executor) {
         result = await this.executor({ run, job, inputs, checkout, upload: (name, files) => this.host.uploadArtifact(run, job, name, files) });
-      } else {
+      }
+      if (result === "action") {
         const dir = await checkout();
         if (injected) result = { ok: false, failure: injected };
         else result = await this.runAction(run, job, inputs, dir, work);
       }
-      job.conclusion = result.ok ? "success" : "failure";
-      job.failure = result.ok ? null : (result.failure ?? `the Action exited with ${job.exit_code}`);
+      job.conclusion = this.cancelled.has(run.id) ? "cancelled" : result.ok ? "success" : "failure";
+      job.failure = result.ok || this.cancelled.has(run.id) ? null : (result.failure ?? `the Action exited with ${job.exit_code}`);
     } catch (err) {
       job.conclusion = "failure";
       job.failure = `the job failed in the fake: ${(err as Error).message}`;
@@ -419,6 +445,8 @@ export class ActionsEngine implements RunKnobs {
     const child = spawn(process.execPath, [this.host.bundle], { cwd: workspace, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const abort = new AbortController();
     this.aborts.add(abort);
+    const mine = this.runAborts.get(run.id) ?? new Set<AbortController>();
+    this.runAborts.set(run.id, mine.add(abort));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -438,9 +466,11 @@ export class ActionsEngine implements RunKnobs {
       kill();
     }, this.host.jobTimeoutMs);
     abort.signal.addEventListener("abort", kill);
+    if (this.cancelled.has(run.id)) kill();
     const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
     clearTimeout(timer);
     this.aborts.delete(abort);
+    mine.delete(abort);
     job.exit_code = code;
     job.stdout = stdout;
     job.stderr = stderr;

@@ -91,6 +91,20 @@ it("answers every endpoint it serves in GitHub's shape", async () => {
   const id = arts.data.artifacts[0]?.id ?? 0;
   await o.rest.actions.getArtifact({ ...where, artifact_id: id });
   await o.rest.actions.downloadArtifact({ ...where, artifact_id: id, archive_format: "zip" });
+  const put = await o.rest.repos.createOrUpdateFileContents({ ...where, path: "notes.txt", message: "n", content: Buffer.from("n").toString("base64") });
+  await o.rest.repos.createOrUpdateFileContents({
+    ...where,
+    path: "notes.txt",
+    message: "n2",
+    content: Buffer.from("n2").toString("base64"),
+    sha: put.data.content?.sha,
+  });
+  // A second run, held so that it can be cancelled.
+  gh.control.runs.hold();
+  const held = await o.rest.actions.createWorkflowDispatch({ ...where, workflow_id: "w.yml", ref: "main", return_run_details: true });
+  await o.rest.actions.cancelWorkflowRun({ ...where, run_id: (held.data as unknown as { workflow_run_id: number }).workflow_run_id });
+  gh.control.runs.release();
+  await gh.idle();
 
   expect(gh.problems).toEqual([]);
   const called = new Set(gh.calls.map((x) => `${x.method} ${x.template}`));
