@@ -72,7 +72,7 @@ export function renderStatusComment(state: CampaignState, links: PublishLinks = 
     pr ? `- **Pull request:** #${pr.number}` : "- **Pull request:** opened at the first change kept beyond the noise",
     "",
   ];
-  const chart = renderMermaidChart(state);
+  const chart = renderMermaidChart(state, { maxPoints: CHART_POINTS });
   if (chart) parts.push(chart, "");
   const steer = [
     "",
@@ -105,6 +105,35 @@ export function renderStatusComment(state: CampaignState, links: PublishLinks = 
 }
 
 /** Whether the campaign has a change to propose: a pull request exists from the first keep on. */
+/** Experiments the status comment's and the pull request's charts draw at most. */
+export const CHART_POINTS = 60;
+
+/**
+ * What a reader of the status comment waits for, as a key: it changes at each verdict, a new best,
+ * a pause, a resume, a stop, a pull request, added instructions, and not at every run handed out
+ * or proposal asked for. A driver edits the comment when the key changes (each edit is a write to
+ * GitHub, with its rate limits); once the campaign stopped, whenever the text changes.
+ */
+export function statusMilestone(state: CampaignState): string {
+  const judged = state.experiments.filter((e) => e?.verdict).length;
+  return JSON.stringify([
+    judged,
+    state.best.commit,
+    state.paused?.at ?? null,
+    state.stopped?.at ?? null,
+    state.published.pullRequest?.number ?? null,
+    state.instructions.length,
+  ]);
+}
+
+/**
+ * The same for the pull request, whose description holds the kept changes: it changes when a
+ * change is kept (or superseded) and when the campaign stops.
+ */
+export function pullRequestMilestone(state: CampaignState): string {
+  return JSON.stringify([state.best.commit, state.stopped?.at ?? null, state.published.statusComment?.id ?? null]);
+}
+
 export function wantsPullRequest(state: CampaignState): boolean {
   return state.best.experiment > 0 && state.best.commit !== state.baseCommit;
 }
@@ -118,6 +147,6 @@ export function renderPullRequest(state: CampaignState, opts: MarkdownOptions & 
       `It is updated as the campaign goes on${opts.statusUrl ? ` ([status](${opts.statusUrl}))` : ""}; merging or closing it ends the campaign.`,
     "",
   ].join("\n");
-  const body = renderMarkdown(state, { ...opts, maxBytes: (opts.maxBytes ?? 60_000) - Buffer.byteLength(intro) });
+  const body = renderMarkdown(state, { chartPoints: CHART_POINTS, ...opts, maxBytes: (opts.maxBytes ?? 60_000) - Buffer.byteLength(intro) });
   return { title: reportTitle(state), body: `${intro}\n${body}` };
 }

@@ -365,8 +365,29 @@ function axisNotes(scale: AxisScale, points: readonly ChartPoint[], name: string
  * from {@link chooseScale}: far outliers at its edge, log10 values when they span orders of
  * magnitude (the axis title and caption say so). Empty string when nothing has been measured.
  */
-export function renderMermaidChart(state: CampaignState): string {
-  const points = chartPoints(state).filter((p) => p.best !== null || p.metric !== null);
+/**
+ * At most `max` of `points`, spread evenly over them: the first, the last and every one where the
+ * best changed are always among them (the line of the best keeps its steps).
+ */
+export function samplePoints(points: ChartPoint[], max: number): ChartPoint[] {
+  if (points.length <= max) return points;
+  const must = new Set<number>([0, points.length - 1]);
+  points.forEach((p, i) => {
+    if (i > 0 && p.best !== points[i - 1]?.best) must.add(i);
+  });
+  const room = Math.max(0, max - must.size);
+  const chosen = new Set(must);
+  for (let k = 0; k < room; k++) chosen.add(Math.round(((k + 0.5) * (points.length - 1)) / room));
+  return [...chosen].sort((a, b) => a - b).map((i) => points[i] as ChartPoint);
+}
+
+/**
+ * The chart as Mermaid; with `maxPoints`, a long campaign's chart shows that many experiments at
+ * most (see samplePoints), so its size and the time to draw it do not grow with the campaign.
+ */
+export function renderMermaidChart(state: CampaignState, opts: { maxPoints?: number } = {}): string {
+  const all = chartPoints(state).filter((p) => p.best !== null || p.metric !== null);
+  const points = opts.maxPoints === undefined ? all : samplePoints(all, opts.maxPoints);
   if (points.length === 0) return "";
   const metric = points.map((p) => p.metric ?? p.best ?? 0);
   const best = points.map((p) => p.best ?? p.metric ?? 0);
@@ -390,7 +411,7 @@ export function renderMermaidChart(state: CampaignState): string {
     "```",
     "",
     [
-      `First line: each experiment's mean ${name}; second line: the best so far (${state.config.metric.goal}).${failed ? " Failed experiments are drawn at the best-so-far value." : ""}`,
+      `First line: each experiment's mean ${name}; second line: the best so far (${state.config.metric.goal}).${failed ? " Failed experiments are drawn at the best-so-far value." : ""}${points.length < all.length ? ` ${points.length} of ${all.length} experiments are drawn, every change of the best among them.` : ""}`,
       ...axisNotes(scale, points, name),
     ].join(" "),
   ].join("\n");
@@ -404,6 +425,8 @@ export interface MarkdownOptions {
   traceLink?: (experiment: number) => string;
   /** Upper bound of the whole report in UTF-8 bytes (a GitHub comment holds about 64 KB). */
   maxBytes?: number;
+  /** Experiments the chart draws at most (see samplePoints); all when absent. */
+  chartPoints?: number;
   /** How to reproduce the result: a shell command or script, shown as a code block. */
   reproduce?: string;
 }
@@ -520,7 +543,7 @@ export function renderMarkdown(state: CampaignState, opts: MarkdownOptions = {})
   const title = `# ${tableCell(reportTitle(state), 300)}`;
   const goal = state.goal.trim() ? [`> ${tableCell(state.goal, 300)}`, ""] : [];
   const head = [title, "", ...goal, ...summaryLines(state), ""].join("\n");
-  let chart = renderMermaidChart(state);
+  let chart = renderMermaidChart(state, opts.chartPoints === undefined ? {} : { maxPoints: opts.chartPoints });
   const reproduce = opts.reproduce?.trim()
     ? (() => {
         const body = clipLines(opts.reproduce.trim(), limits.diff, (n) => `# ... ${n} more lines`);

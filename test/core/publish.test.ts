@@ -2,14 +2,18 @@ import { describe, expect, it } from "vitest";
 import type { ConfigInput } from "../../src/core/config.js";
 import { type NewEventInput, stamp } from "../../src/core/events.js";
 import {
+  CHART_POINTS,
+  pullRequestMilestone,
   renderPullRequest,
   renderStatusComment,
   STATUS_MAX_BYTES,
   STATUS_ROWS,
   statusExperiments,
   statusMarker,
+  statusMilestone,
   wantsPullRequest,
 } from "../../src/core/publish.js";
+import { chartPoints, samplePoints } from "../../src/core/report.js";
 import { fold } from "../../src/core/state.js";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
@@ -144,5 +148,53 @@ describe("the pull request", () => {
     expect(body).toContain("because three");
     expect(body).toContain("## How to reproduce");
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe("when the status comment and the pull request are edited", () => {
+  it("the comment at each verdict, pause and stop, not at each run or proposal handed out", () => {
+    const at3 = statusMilestone(campaign(3));
+    expect(statusMilestone(campaign(3, [], [{ type: "experiment_requested", experiment: 4, parent: "c0" }]))).toBe(at3);
+    expect(
+      statusMilestone(
+        campaign(
+          3,
+          [],
+          [
+            { type: "experiment_requested", experiment: 4, parent: "c0" },
+            { type: "run_started", experiment: 0, commit: "c0", seed: 4 },
+          ],
+        ),
+      ),
+    ).toBe(at3);
+    expect(statusMilestone(campaign(4))).not.toBe(at3);
+    expect(statusMilestone(campaign(3, [], [{ type: "campaign_paused", reason: "by mona" }]))).not.toBe(at3);
+    expect(statusMilestone(campaign(3, [], [{ type: "campaign_stopped", reason: "done" }]))).not.toBe(at3);
+    expect(statusMilestone(campaign(3, [], [{ type: "instructions_added", text: "try x", by: "mona" }]))).not.toBe(at3);
+  });
+
+  it("the pull request when a change is kept and at the stop, not at each discard", () => {
+    const kept = pullRequestMilestone(campaign(3, [2]));
+    expect(pullRequestMilestone(campaign(5, [2]))).toBe(kept);
+    expect(pullRequestMilestone(campaign(5, [2, 5]))).not.toBe(kept);
+    expect(pullRequestMilestone(campaign(3, [2], [{ type: "campaign_stopped", reason: "done" }]))).not.toBe(kept);
+  });
+});
+
+describe("the charts of a long campaign", () => {
+  it("draw a bounded number of experiments, every change of the best among them", () => {
+    const keeps = [5, 250, 777];
+    const s = campaign(1000, keeps);
+    const all = chartPoints(s);
+    const drawn = samplePoints(all, CHART_POINTS);
+    expect(drawn.length).toBeLessThanOrEqual(CHART_POINTS);
+    expect(drawn[0]).toBe(all[0]);
+    expect(drawn.at(-1)).toBe(all.at(-1));
+    for (const k of keeps) expect(drawn.map((p) => p.experiment)).toContain(k);
+    // In the comment: the chart's x-axis names the drawn experiments only, and says so.
+    const comment = renderStatusComment(s, { trace: (n) => `t${n}`, runs: (n) => `r${n}` });
+    const axis = /x-axis "experiment" \[(.*)\]/.exec(comment)?.[1]?.split(", ") ?? [];
+    expect(axis.length).toBe(drawn.length);
+    expect(comment).toContain(`${drawn.length} of ${all.length} experiments are drawn`);
   });
 });
