@@ -14,7 +14,7 @@ import { campaignBranch } from "../core/names.js";
 import { BranchConflict } from "../errors.js";
 import type { Clock, Logger, Proposer } from "../ports.js";
 import { createProposer } from "../proposers/index.js";
-import { AppCampaign } from "./campaign.js";
+import { AppCampaign, type AppCampaignDeps } from "./campaign.js";
 import { apiMessage, call, type GitHubClient, type RepoRef } from "./client.js";
 import { LedgerBranch } from "./ledger.js";
 import { OctokitRepoHost } from "./repo.js";
@@ -35,6 +35,8 @@ export interface AppSettings {
   /** Seconds a proposal may take before it is asked for again. */
   proposalLeaseSeconds: number;
   clock?: Clock;
+  /** Told how long each piece of a campaign's queued work took (metrics; the benchmarks). */
+  onWork?: AppCampaignDeps["onWork"];
 }
 
 /** Probot's pino logger behind our Logger port (fixed messages, metadata objects). */
@@ -81,6 +83,8 @@ export class Registry {
   private readonly refused = new Set<string>();
   readonly logger: Logger;
   private readonly clock: Clock;
+  /** The reconciliation timers (see stop). */
+  readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly app: Probot,
@@ -88,6 +92,10 @@ export class Registry {
   ) {
     this.logger = portLogger(app.log);
     this.clock = settings.clock ?? { now: () => new Date() };
+  }
+  /** Stops the reconciliation passes (an App embedded in a longer-lived process, tests). */
+  stop(): void {
+    for (const t of this.timers.splice(0)) clearTimeout(t);
   }
 
   /** The repository's context, made once per process (its installation client refreshes its own token). */
@@ -131,6 +139,7 @@ export class Registry {
           clock: this.clock,
           proposerFor: (config) => lazyProposer(config, this.settings.env, this.logger),
           proposalLeaseSeconds: this.settings.proposalLeaseSeconds,
+          ...(this.settings.onWork ? { onWork: this.settings.onWork } : {}),
         },
         id,
       );
@@ -410,8 +419,7 @@ export function autoresearchApp(settings: AppSettings, onRegistry?: (r: Registry
       const pass = () =>
         reconcileAll(app, registry).catch((err: unknown) => log.error("reconciliation failed", { error: err instanceof Error ? err.message : String(err) }));
       // At start-up (once the server listens), then every reconcileSeconds; the timer never holds the process.
-      setTimeout(pass, 1000).unref();
-      setInterval(pass, settings.reconcileSeconds * 1000).unref();
+      registry.timers.push(setTimeout(pass, 1000).unref(), setInterval(pass, settings.reconcileSeconds * 1000).unref());
     }
   };
 }

@@ -11,7 +11,7 @@ import { type Config, SPENDING_PROPOSERS } from "../core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../core/events.js";
 import { campaignBranch, experimentBranch, LEDGER_BRANCH } from "../core/names.js";
 import { type Command, commandKey, plan } from "../core/planner.js";
-import { renderPullRequest, renderStatusComment, wantsPullRequest } from "../core/publish.js";
+import { pullRequestMilestone, renderPullRequest, renderStatusComment, statusMilestone, wantsPullRequest } from "../core/publish.js";
 import { type CampaignState, fold, foldInto } from "../core/state.js";
 import {
   applyVerdict,
@@ -31,7 +31,7 @@ import { apiMessage, call, type GitHubClient, type RepoRef, statusOf } from "./c
 import { ActionsExecutor } from "./executor.js";
 import { BranchLedgerStore, type LedgerBranch } from "./ledger.js";
 import type { OctokitRepoHost } from "./repo.js";
-import { readResults, seedsOfRun, type WorkflowRunInfo } from "./results.js";
+import { identifyRun, readResults, seedsOfRun, type WorkflowRunInfo } from "./results.js";
 
 /** What one campaign needs from the App. */
 export interface AppCampaignDeps {
@@ -47,6 +47,8 @@ export interface AppCampaignDeps {
   proposerFor: (config: Config) => Proposer;
   /** Seconds a proposal may take before it is asked for again (once). */
   proposalLeaseSeconds: number;
+  /** Told how long each piece of queued work took (metrics; the benchmarks). */
+  onWork?: (work: { campaign: string; what: string; ms: number }) => void;
 }
 
 /** The links a campaign's status comment and pull request carry: its traces on the ledger branch, its runs. */
@@ -55,6 +57,34 @@ export function publishLinks(webUrl: string, s: CampaignState): { trace: (n: num
     trace: (n) => `${webUrl}/blob/${LEDGER_BRANCH}/campaigns/${s.campaign}/traces/${n}.md`,
     runs: (n) => `${webUrl}/actions/workflows/${s.config.runner.workflow}?query=${encodeURIComponent(`branch:${experimentBranch(s.campaign, n)}`)}`,
   };
+}
+
+/**
+ * The branches an experiment's runs were dispatched on: its own, and the campaign's best branch
+ * for runs of the best commit (the baseline's, a new best's extra seeds).
+ */
+function runBranches(s: CampaignState, e: NonNullable<CampaignState["experiments"][number]>): string[] {
+  const out = [experimentBranch(s.campaign, e.experiment)];
+  if (e.runs.some((r) => r.status === "running" && r.commit === s.best.commit)) out.push(campaignBranch(s.campaign));
+  return out;
+}
+
+/** The workflow runs dispatched on `branches` (the newest 50 of each), `status` ones only when given. */
+async function listRuns(gh: GitHubClient, where: RepoRef, branches: string[], status?: "completed"): Promise<WorkflowRunInfo[]> {
+  const out: WorkflowRunInfo[] = [];
+  for (const branch of branches) {
+    const r = await call(`list the workflow runs on ${branch}`, () =>
+      gh.rest.actions.listWorkflowRunsForRepo({ ...where, branch, event: "workflow_dispatch", per_page: 50, ...(status ? { status } : {}) }),
+    );
+    out.push(...r.data.workflow_runs);
+  }
+  return out;
+}
+
+/** What the App reads of a workflow run from the runs API. */
+function runInfo(run: WorkflowRunInfo): WorkflowRunInfo {
+  const { id, html_url, head_sha, head_branch, display_title, status, conclusion } = run;
+  return { id, html_url, head_sha, head_branch, display_title, status, conclusion };
 }
 
 /** Plan steps one wake-up may take (a guard against a loop, far above what a campaign needs). */
@@ -72,8 +102,15 @@ export class AppCampaign {
   private readonly queue = new PQueue({ concurrency: 1 });
   /** Proposals this process is working on (outside the queue). */
   private readonly proposing = new Map<number, Promise<void>>();
+  /**
+   * Proposals that came back and wait for the queue: taken at the start of every advance, so a
+   * proposal that arrived in time is not given up because other work held the queue past its lease.
+   */
+  private readonly arrived = new Map<number, NewEventInput[]>();
+  /** A branch of the campaign was moved by someone else (the campaign stopped for it). */
+  private branchMoved = false;
   /** What was last published, so unchanged text is not written again. */
-  private shown: { status?: string; pull?: string } = {};
+  private shown: { status?: string; pull?: string; statusKey?: string; pullKey?: string } = {};
   private deps: AppCampaignDeps;
 
   constructor(
@@ -97,15 +134,19 @@ export class AppCampaign {
   /** Runs `work` on the campaign's queue, redone from the ledger when another writer was first. */
   run<T>(what: string, work: () => Promise<T>): Promise<T> {
     return this.queue.add(async () => {
+      const t0 = performance.now();
       for (let attempt = 1; ; attempt++) {
         try {
           await this.load();
-          return await work();
+          const out = await work();
+          this.deps.onWork?.({ campaign: this.id, what, ms: performance.now() - t0 });
+          return out;
         } catch (err) {
           if (err instanceof BranchConflict && !(await this.ledgerMoved())) {
             // A branch of the campaign is where the ledger does not say: someone else moved it.
             // Nothing was overwritten; the campaign stops and says so instead of retrying forever.
             this.deps.logger.error("campaign branch moved by someone else: stopping", { campaign: this.id, what, error: err.message });
+            this.branchMoved = true;
             this.forget();
             await this.load();
             if (this.state && !this.state.stopped) await this.note([{ type: "campaign_stopped", reason: err.message }]);
@@ -174,11 +215,12 @@ export class AppCampaign {
   /**
    * Appends what was recorded (a compare-and-swap: LedgerError when another writer was first).
    * `lazy`: not when all that waits is bookkeeping that can wait for the next append (which
-   * workflow run holds which seeds: lost in a crash, the run's jobs say it again).
+   * workflow run holds which seeds: lost in a crash, the run's jobs say it again; a proposal asked
+   * of a proposer that spends nothing: lost in a crash, it is asked for again).
    */
   private async flush(opts: { lazy?: boolean } = {}): Promise<void> {
     if (this.pending.length === 0) return;
-    if (opts.lazy && this.pending.every((e) => e.type === "runs_dispatched")) return;
+    if (opts.lazy && this.pending.every((e) => e.type === "runs_dispatched" || (e.type === "experiment_requested" && !e.reserved_usd))) return;
     const batch = this.pending;
     await this.ledger.appendStamped(batch);
     this.pending = this.pending.slice(batch.length);
@@ -204,7 +246,8 @@ export class AppCampaign {
 
   private engine(config: Config): EngineDeps & { executor: ActionsExecutor } {
     const { repo, logger, gh, where } = this.deps;
-    return { repo, logger, ledger: this.ledger, proposer: this.deps.proposerFor(config), executor: new ActionsExecutor(gh, where, repo, config, logger) };
+    const best = () => ({ branch: campaignBranch(this.id), commit: this.state?.best.commit ?? "" });
+    return { repo, logger, ledger: this.ledger, proposer: this.deps.proposerFor(config), executor: new ActionsExecutor(gh, where, repo, config, logger, best) };
   }
 
   /**
@@ -214,6 +257,11 @@ export class AppCampaign {
   async advance(): Promise<void> {
     const s = this.state;
     if (!s) return;
+    for (const [experiment, events] of this.arrived) {
+      this.arrived.delete(experiment);
+      // Given up meanwhile (its lease passed and another answer came): the first answer stands.
+      if (s.experiments[experiment]?.phase === "proposing") this.record(events);
+    }
     const deps = this.engine(s.config);
     for (let step = 0; step < MAX_STEPS; step++) {
       const cmds = plan(s, this.deps.clock.now()).filter((c) => !(c.kind === "propose" && this.proposing.has(c.experiment)));
@@ -225,6 +273,7 @@ export class AppCampaign {
       }
       if (s.stopped) break;
     }
+    if (s.stopped) await this.cancelInFlight(s);
     await this.flush({ lazy: true });
     await this.removeIdleBranches(s);
     await this.publish();
@@ -306,15 +355,13 @@ export class AppCampaign {
         this.deps.logger.error("proposal failed", { campaign: this.id, experiment: cmd.experiment, error: err instanceof Error ? err.message : String(err) });
         return [{ type: "proposal_failed", experiment: cmd.experiment, reason: `the proposal could not be made: ${apiMessage(err)}` }];
       })
-      .then((events) =>
-        this.run(`proposal ${cmd.experiment}`, async () => {
+      .then((events) => {
+        this.arrived.set(cmd.experiment, events);
+        return this.run(`proposal ${cmd.experiment}`, async () => {
           this.proposing.delete(cmd.experiment);
-          // Given up meanwhile (its lease passed and another answer came): the first answer stands.
-          if (this.state?.experiments[cmd.experiment]?.phase !== "proposing") return;
-          this.record(events);
           await this.advance();
-        }),
-      )
+        });
+      })
       .catch(() => {})
       .finally(() => this.proposing.delete(cmd.experiment));
     this.proposing.set(cmd.experiment, work);
@@ -337,9 +384,35 @@ export class AppCampaign {
    * the ledger did not hand out (wrong commit, no run in flight) is ignored with a warning.
    */
   async onWorkflowRun(run: WorkflowRunInfo, experiment: number): Promise<void> {
+    if (await this.recordRun(run, experiment)) await this.advance();
+  }
+
+  /** Records what a finished workflow run of `experiment` holds (see onWorkflowRun); false when nothing. */
+  private async recordRun(run: WorkflowRunInfo, experiment: number): Promise<boolean> {
     const s = this.state;
-    if (!s) return;
+    if (!s) return false;
     const e = s.experiments[experiment];
+    // The App's own dispatch ran another commit than the experiment's: someone pushed to the
+    // experiment branch before the run checked it out. What ran is not the experiment; its result
+    // does not count, whatever it says.
+    const pushed = (e?.runs ?? []).filter((r) => r.dispatch === run.id && r.commit !== run.head_sha && r.status === "running");
+    if (pushed.length) {
+      const branch = experimentBranch(s.campaign, experiment);
+      this.deps.logger.warn("a workflow run ran a commit someone pushed to an experiment branch", {
+        campaign: this.id,
+        experiment,
+        run: run.id,
+        sha: run.head_sha,
+      });
+      for (const r of pushed) {
+        const reason = `the workflow run ran ${run.head_sha.slice(0, 12)}, which someone pushed to ${branch} after the App made the experiment's commit ${r.commit.slice(0, 12)}: its result does not count`;
+        this.recordResult(
+          { campaign: s.campaign, experiment, commit: r.commit, parent: experiment === 0 ? r.commit : (e as NonNullable<typeof e>).parent, seed: r.seed },
+          { status: "rejected", metric: null, seconds: 0, exitCode: null, reason, tail: "", url: run.html_url },
+        );
+      }
+      return true;
+    }
     const open = (e?.runs ?? []).filter((r) => r.commit === run.head_sha && r.status === "running");
     // The seeds this workflow run holds: those its dispatch recorded; for a dispatch that gave no
     // run details, the seeds its jobs name. A seed of another dispatch of the same commit waits
@@ -358,11 +431,54 @@ export class AppCampaign {
     }));
     if (specs.length === 0) {
       this.deps.logger.info("workflow run with nothing to record", { campaign: this.id, experiment, run: run.id, sha: run.head_sha });
-      return;
+      return false;
     }
     const results = await readResults(this.deps.gh, this.deps.where, run, specs);
     for (const [spec, result] of results) this.recordResult(spec, result);
-    await this.advance();
+    return true;
+  }
+
+  /**
+   * A stopped campaign's runs still in flight (a new best's extra seeds, a candidate's when a user
+   * stopped it) are cancelled on GitHub and recorded as cancelled, as the local driver does: no
+   * runner stays busy for a campaign that ended, and their branches can go.
+   */
+  private async cancelInFlight(s: CampaignState): Promise<void> {
+    const open = s.experiments.flatMap((e) => (e ? e.runs.filter((r) => r.status === "running").map((r) => ({ e, r })) : []));
+    if (open.length === 0) return;
+    const { gh, where, logger } = this.deps;
+    const ids = new Map<number, number>();
+    for (const { e, r } of open) if (r.dispatch !== undefined) ids.set(r.dispatch, e.experiment);
+    // Runs whose dispatch the ledger does not name (a restart lost it): those on their branch not completed.
+    for (const e of new Set(open.filter((x) => x.r.dispatch === undefined).map((x) => x.e))) {
+      for (const run of await listRuns(gh, where, runBranches(s, e))) {
+        const id = identifyRun(run);
+        if (!("ignore" in id) && id.experiment === e.experiment && run.status !== "completed" && e.runs.some((r) => r.commit === run.head_sha))
+          ids.set(run.id, e.experiment);
+      }
+    }
+    for (const [id, experiment] of ids) {
+      try {
+        await gh.rest.actions.cancelWorkflowRun({ ...where, run_id: id });
+      } catch (err) {
+        if (statusOf(err) !== 409) {
+          logger.warn("could not cancel a workflow run", { campaign: this.id, run: id, error: apiMessage(err) });
+          continue;
+        }
+        // 409: it completed meanwhile: what it holds is recorded as it happened.
+        const run = (await call(`read workflow run ${id}`, () => gh.rest.actions.getWorkflowRun({ ...where, run_id: id }))).data;
+        await this.recordRun(runInfo(run), experiment);
+      }
+    }
+    const reason = `cancelled: the campaign stopped (${s.stopped?.reason ?? "stopped"})`;
+    for (const { e, r } of open) {
+      if (r.status !== "running") continue;
+      const parent = e.experiment === 0 ? r.commit : e.parent;
+      this.recordResult(
+        { campaign: s.campaign, experiment: e.experiment, commit: r.commit, parent, seed: r.seed },
+        { status: "cancelled", metric: null, seconds: 0, exitCode: null, reason, tail: "" },
+      );
+    }
   }
 
   /**
@@ -375,24 +491,11 @@ export class AppCampaign {
     const { gh, where } = this.deps;
     for (const e of s.experiments) {
       if (!e?.runs.some((r) => r.status === "running")) continue;
-      const branch = experimentBranch(s.campaign, e.experiment);
-      const runs = await call(`list the workflow runs on ${branch}`, () =>
-        gh.rest.actions.listWorkflowRunsForRepo({ ...where, branch, event: "workflow_dispatch", status: "completed", per_page: 50 }),
-      );
-      for (const run of runs.data.workflow_runs) {
-        if (!e.runs.some((r) => r.commit === run.head_sha && r.status === "running")) continue;
-        await this.onWorkflowRun(
-          {
-            id: run.id,
-            html_url: run.html_url,
-            head_sha: run.head_sha,
-            head_branch: run.head_branch,
-            display_title: run.display_title,
-            status: run.status,
-            conclusion: run.conclusion,
-          },
-          e.experiment,
-        );
+      for (const run of await listRuns(gh, where, runBranches(s, e), "completed")) {
+        const id = identifyRun(run);
+        if ("ignore" in id || id.experiment !== e.experiment) continue;
+        if (!e.runs.some((r) => r.status === "running" && (r.commit === run.head_sha || r.dispatch === run.id))) continue;
+        await this.onWorkflowRun(runInfo(run), e.experiment);
       }
     }
     await this.advance();
@@ -413,7 +516,8 @@ export class AppCampaign {
       const rest = name.slice(prefix.length);
       const e = /^\d+$/.test(rest) ? s.experiments[Number(rest)] : undefined;
       if (!e || e.runs.some((r) => r.status === "running")) continue;
-      if (!s.stopped && e.experiment > 0 && e.phase === "running") continue;
+      // (a proposal's branch is made before its proposal is recorded)
+      if (!s.stopped && e.experiment > 0 && (e.phase === "running" || e.phase === "proposing")) continue;
       try {
         await this.deps.repo.deleteBranch(name, sha);
       } catch (err) {
@@ -435,13 +539,17 @@ export class AppCampaign {
   async publish(): Promise<void> {
     const s = this.state;
     if (!s) return;
-    await this.publishStatus(s);
+    // The pull request first: the status comment links to it.
     await this.publishPullRequest(s);
+    await this.publishStatus(s);
     await this.flush({ lazy: true });
   }
 
   private async publishStatus(s: CampaignState): Promise<void> {
     const { gh, where } = this.deps;
+    // While it runs, the comment is edited at milestones only (a verdict, a new best, a pause, ...).
+    const key = statusMilestone(s);
+    if (s.published.statusComment && !s.stopped && this.shown.statusKey === key) return;
     const body = renderStatusComment(s, this.links(s));
     const issue = Number(s.campaign);
     if (!s.published.statusComment) {
@@ -449,9 +557,13 @@ export class AppCampaign {
       this.record([{ type: "published", channel: "status_comment", id: made.data.id, url: made.data.html_url }]);
       await this.flush();
       this.shown.status = body;
+      this.shown.statusKey = key;
       return;
     }
-    if (this.shown.status === body) return;
+    if (this.shown.status === body) {
+      this.shown.statusKey = key;
+      return;
+    }
     try {
       await gh.rest.issues.updateComment({ ...where, comment_id: s.published.statusComment.id, body });
     } catch (err) {
@@ -461,10 +573,14 @@ export class AppCampaign {
       this.record([{ type: "published", channel: "status_comment", id: made.data.id, url: made.data.html_url }]);
     }
     this.shown.status = body;
+    this.shown.statusKey = key;
   }
 
   private async publishPullRequest(s: CampaignState): Promise<void> {
     if (!wantsPullRequest(s)) return;
+    // Rewritten when the kept changes change and when the campaign stops, not at every experiment.
+    const key = pullRequestMilestone(s);
+    if (s.published.pullRequest && this.shown.pullKey === key) return;
     const { gh, where, defaultBranch } = this.deps;
     const traces: Record<number, string> = {};
     for (const e of s.experiments) {
@@ -482,7 +598,9 @@ export class AppCampaign {
     const text = `${title}\n${body}`;
     const pr = s.published.pullRequest;
     if (!pr) {
-      if (s.stopped) return;
+      // A keep that came just before the stop gets its pull request; a best branch someone else
+      // moved does not (its commit is theirs, not the campaign's).
+      if (s.stopped && this.branchMoved) return;
       const head = campaignBranch(s.campaign);
       let made: { number: number; html_url: string };
       try {
@@ -497,10 +615,15 @@ export class AppCampaign {
       }
       this.record([{ type: "published", channel: "pull_request", id: made.number, url: made.html_url }]);
       this.shown.pull = text;
+      this.shown.pullKey = key;
       return;
     }
-    if (this.shown.pull === text) return;
+    if (this.shown.pull === text) {
+      this.shown.pullKey = key;
+      return;
+    }
     await call("update the pull request", () => gh.rest.pulls.update({ ...where, pull_number: pr.number, title, body }));
     this.shown.pull = text;
+    this.shown.pullKey = key;
   }
 }

@@ -41,6 +41,8 @@ export class ActionsExecutor implements Executor {
     private readonly repo: OctokitRepoHost,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** The campaign's best branch and the commit it is at: runs of that commit are dispatched on it. */
+    private readonly best?: () => { branch: string; commit: string },
   ) {
     this.leaseSeconds = 2 * config.budget.experiment_timeout + QUEUE_ALLOWANCE_SECONDS;
   }
@@ -54,12 +56,15 @@ export class ActionsExecutor implements Executor {
     }
     for (const specs of groups.values()) {
       const first = specs[0] as RunSpec;
-      const branch = experimentBranch(first.campaign, first.experiment);
+      const best = this.best?.();
+      const onBest = best?.commit === first.commit;
+      const branch = onBest ? best.branch : experimentBranch(first.campaign, first.experiment);
       const id = experimentId(first.campaign, first.experiment);
       try {
-        // The dispatch's ref must be a branch at exactly this commit (the baseline's and a kept
-        // best's runs have none of their own: one is made, and removed once their runs reported).
-        await this.repo.setBranch(branch, first.commit, null);
+        // The dispatch's ref must be a branch at exactly this commit (GitHub resolves it when the
+        // dispatch is made): the experiment's own, or for the baseline's and a new best's extra
+        // runs the campaign's best branch, which is there already.
+        if (!onBest) await this.repo.setBranch(branch, first.commit, null);
         const { owner, repo } = this.where;
         const r = await this.gh.rest.actions.createWorkflowDispatch({
           owner,

@@ -1,12 +1,15 @@
 /**
  * The ledger on GitHub: the branch `autoresearch/ledger` of the repository holds
  * `campaigns/<id>/events/<shard>.jsonl` (EVENTS_PER_SHARD events a file) and
- * `campaigns/<id>/traces/<n>.md`. An append is one tree (with the new text inline) and one commit
- * whose ref update is fast-forward only, GitHub's compare-and-swap for an append-only chain: when
- * another writer moved the branch, the append is retried on top of it if that writer touched
- * another campaign, and refused if it appended to this one. An append rewrites only the last shard,
- * and a read fetches only the shards it has not seen, so neither grows with the ledger's length.
+ * `campaigns/<id>/traces/<n>.md`. An append is one request: the contents API writes the
+ * campaign's last shard as one commit on the branch, and the shard's blob sha it replaces makes
+ * that a compare-and-swap: another campaign's append meanwhile does not conflict (GitHub commits on
+ * top of it), another append to this campaign does, and the append is refused (LedgerError) for
+ * the caller to read the ledger again. (The very first append, which makes the branch, is a tree,
+ * a commit and a new ref.) An append rewrites only the last shard, and a read fetches only the
+ * shards it has not seen, so neither grows with the ledger's length.
  */
+import { createHash } from "node:crypto";
 import PQueue from "p-queue";
 import { type LedgerEvent, type LedgerProblem, type NewEventInput, parseLedger, stamp } from "../core/events.js";
 import { LEDGER_BRANCH } from "../core/names.js";
@@ -16,6 +19,8 @@ import { APP_IDENTITY, apiError, call, type GitHubClient, type RepoRef, statusOf
 
 /** Events per shard file: an append rewrites one shard, so its size stays bounded. */
 export const EVENTS_PER_SHARD = 100;
+/** A shard this large (bytes) is not appended to either: the next append starts a new one. */
+export const SHARD_MAX_BYTES = 512 * 1024;
 
 /** Attempts of an append whose compare-and-swap lost to a writer of another campaign. */
 const APPEND_ATTEMPTS = 5;
@@ -30,6 +35,12 @@ interface FileEntry {
 interface Head {
   commit: string;
   tree: string;
+}
+
+/** The blob id git gives `text` (what the contents API calls a file's sha). */
+export function gitBlobSha(text: string): string {
+  const body = Buffer.from(text, "utf8");
+  return createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
 }
 
 /** The file of shard `k` of a campaign. */
@@ -110,8 +121,49 @@ export class LedgerBranch {
   }
 
   /**
+   * Writes one file as one commit on the existing ledger branch, in one request (the contents
+   * API): `sha` is the blob it replaces, undefined for a new file. GitHub refuses, changing
+   * nothing, when the file is not at `sha` (409), when a new file exists already (422) or when the
+   * branch moved during the request (409): then undefined. Returns the new blob's sha.
+   */
+  async putFile(path: string, content: string, sha: string | undefined, message: string): Promise<string | undefined> {
+    const { owner, repo } = this.where;
+    const who = { ...APP_IDENTITY, date: this.clock.now().toISOString() };
+    try {
+      const r = await this.gh.rest.repos.createOrUpdateFileContents({
+        owner,
+        repo,
+        path,
+        branch: LEDGER_BRANCH,
+        message,
+        content: Buffer.from(content, "utf8").toString("base64"),
+        ...(sha ? { sha } : {}),
+        author: who,
+        committer: who,
+      });
+      const blob = r.data.content?.sha;
+      const { sha: commit, tree } = r.data.commit;
+      if (blob) this.blobs.set(blob, content);
+      if (commit && tree?.sha) this.head = { commit, tree: tree.sha };
+      return blob;
+    } catch (err) {
+      if (statusOf(err) === 409 || statusOf(err) === 422) return undefined;
+      throw apiError(`write ${path} on the ledger branch`, err);
+    }
+  }
+
+  /** The blob sha of a file on the ledger branch as it is now (undefined when absent). */
+  async fileSha(path: string): Promise<string | undefined> {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    await this.refresh();
+    return (await this.list(dir)).find((f) => f.path === path)?.sha;
+  }
+
+  /**
    * Commits `files` (path -> content) on top of `on`, moving the branch only if it is still there
    * (fast-forward only). Returns false, changing nothing, when another writer moved it first.
+   * (The first append, which makes the branch, and nothing else: an append to an existing branch
+   * is one `putFile`.)
    */
   async commit(on: Head | undefined, files: Record<string, string>, message: string): Promise<boolean> {
     const { owner, repo } = this.where;
@@ -212,31 +264,31 @@ export class BranchLedgerStore implements LedgerStore {
             `the ledger of campaign ${this.campaign} changed: expected the last event to be #${expectedSeq} but it is #${this.lastSeq} (another writer appended); read it again`,
             `${this.dir}/events`,
           );
-        const files: Record<string, string> = {};
-        let k = this.last?.k ?? 0;
-        let text = this.last?.text ?? "";
-        for (const ev of stamped) {
-          const shard = Math.floor((ev.seq - 1) / EVENTS_PER_SHARD);
-          if (shard !== k) {
-            k = shard;
-            text = "";
-          }
-          text += `${JSON.stringify(ev)}\n`;
-          files[shardPath(this.campaign, k)] = text;
-        }
-        for (const [rel, md] of this.pending) files[`${this.dir}/${rel}`] = md;
-        const head = await this.branch.current();
+        // The events go to the campaign's last shard, or start the next one when it is full.
+        const last = this.last;
+        const full = !last || last.text.split("\n").length - 1 >= EVENTS_PER_SHARD || last.text.length >= SHARD_MAX_BYTES;
+        const k = !last ? 0 : full ? last.k + 1 : last.k;
+        const text = (full ? "" : (last?.text ?? "")) + stamped.map((ev) => `${JSON.stringify(ev)}\n`).join("");
+        const path = shardPath(this.campaign, k);
         const types = [...new Set(stamped.map((e) => e.type))].join(", ");
-        if (
-          await this.branch.commit(
-            head,
-            files,
-            `campaign ${this.campaign}: ${types} (#${stamped[0]?.seq}${stamped.length > 1 ? `-${stamped.at(-1)?.seq}` : ""})`,
-          )
-        ) {
-          this.last = { k, text };
+        const message = `campaign ${this.campaign}: ${types} (#${stamped[0]?.seq}${stamped.length > 1 ? `-${stamped.at(-1)?.seq}` : ""})`;
+        const head = await this.branch.current();
+        let written: { sha: string } | undefined;
+        if (!head) {
+          // No ledger branch yet: one commit makes it, traces included.
+          const files: Record<string, string> = { [path]: text };
+          for (const [rel, md] of this.pending) files[`${this.dir}/${rel}`] = md;
+          if (await this.branch.commit(head, files, message)) written = { sha: gitBlobSha(text) };
+        } else {
+          // One request per file: traces first (one without its event is harmless, the reverse
+          // is not), then the shard, whose blob sha makes the write a compare-and-swap.
+          for (const [rel, md] of this.pending) await this.putTrace(rel, md);
+          const sha = await this.branch.putFile(path, text, full ? undefined : last?.sha, message);
+          if (sha) written = { sha };
+        }
+        if (written) {
+          this.last = { k, text, sha: written.sha };
           this.lastSeq = stamped.at(-1)?.seq ?? this.lastSeq;
-          for (const [rel, md] of this.pending) this.written.set(rel, md);
           this.pending.clear();
           return stamped;
         }
@@ -247,6 +299,18 @@ export class BranchLedgerStore implements LedgerStore {
         await this.load();
       }
     }) as Promise<LedgerEvent[]>;
+  }
+
+  /** Writes a trace file (replacing one a crashed attempt left). */
+  private async putTrace(rel: string, markdown: string): Promise<void> {
+    const path = `${this.dir}/${rel}`;
+    const message = `campaign ${this.campaign}: ${rel}`;
+    if ((await this.branch.putFile(path, markdown, undefined, message)) === undefined) {
+      const sha = await this.branch.fileSha(path);
+      if ((await this.branch.putFile(path, markdown, sha, message)) === undefined) throw new LedgerError(`could not write ${path} on the ledger branch`, path);
+    }
+    this.written.set(rel, markdown);
+    this.pending.delete(rel);
   }
 
   /** A trace of this campaign (written by this process, or read from the ledger branch); undefined when missing. */

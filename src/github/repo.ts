@@ -44,7 +44,7 @@ export class OctokitRepoHost implements RepoHost {
   private readonly commitTrees = new Bounded<string, Promise<string>>(CACHE_ENTRIES);
   /**
    * Branches known to exist, by name, and their commits: set by this process, or listed with
-   * `knownUnder`. They let a deletion skip its read, and a driver find branches left to clean.
+   * `knownUnder`. They let a creation skip a branch already made, and a driver find branches left to clean.
    */
   private readonly known = new Map<string, string>();
 
@@ -134,9 +134,20 @@ export class OctokitRepoHost implements RepoHost {
         throw conflict(name, expected, actual ?? null);
       }
     }
-    // GitHub has no compare-and-swap on a ref: read it, compare, then move it. A move that is not
-    // a fast-forward (a rebased experiment) needs force; the window between read and write is one
-    // request, and a second App replica moving the same branch in it is the race left.
+    // GitHub has no compare-and-swap on a ref. A fast-forward (a keep: the candidate was made on
+    // the best) is tried first, in one request: GitHub refuses it when someone else's commit is on
+    // the branch. Otherwise (refused, or a rebased experiment, which needs force): read it,
+    // compare, then move it; the window between read and write is one request, and a second App
+    // replica moving the same branch in it is the race left.
+    if (this.known.get(name) === expected) {
+      try {
+        await this.gh.rest.git.updateRef({ owner, repo, ref, sha: commit, force: false });
+        this.known.set(name, commit);
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 422) throw this.wrap("move branch", name, err);
+      }
+    }
     const actual = await this.branchCommit(name);
     if (actual === commit) return;
     if (actual !== expected) throw conflict(name, expected, actual ?? null);
@@ -151,8 +162,9 @@ export class OctokitRepoHost implements RepoHost {
 
   async deleteBranch(name: string, expected: string): Promise<void> {
     const { owner, repo } = this.where;
-    // A branch this process set (or listed) at the expected commit is deleted without a read.
-    const actual = this.known.get(name) === expected ? expected : await this.branchCommit(name);
+    // GitHub has no compare-and-swap on a ref: read it, compare, then delete it. Even a branch this
+    // process set is read first: someone may have pushed to it since (its commit is theirs to keep).
+    const actual = await this.branchCommit(name);
     this.known.delete(name);
     if (actual === undefined) return;
     if (actual !== expected) throw conflict(name, expected, actual);

@@ -5,7 +5,7 @@
  * with a reason a user can act on, never a throw that loses the other seeds.
  */
 import { unzipSync } from "fflate";
-import { experimentBranch } from "../core/names.js";
+import { campaignBranch, experimentBranch } from "../core/names.js";
 import { parseExperimentResult } from "../core/result.js";
 import type { RunResult, RunSpec } from "../ports.js";
 import { apiMessage, call, type GitHubClient, type RepoRef } from "./client.js";
@@ -32,14 +32,17 @@ export function artifactName(campaign: string, experiment: number, seed: number)
 
 /**
  * The campaign and experiment a workflow run claims to be (from its run-name), or why it is not
- * one of the App's: its branch must be the experiment's branch.
+ * one of the App's: its branch must be the experiment's branch or the campaign's best branch (the
+ * ledger then says whether its commit is one the campaign handed out).
  */
 export function identifyRun(run: WorkflowRunInfo): { campaign: string; experiment: number } | { ignore: string } {
   if (!run.display_title.startsWith(RUN_NAME_PREFIX)) return { ignore: "not an autoresearch experiment run" };
   const id = parseExperimentId(run.display_title.slice(RUN_NAME_PREFIX.length).trim());
   if (!id) return { ignore: `its run-name ${JSON.stringify(run.display_title.slice(0, 80))} has no experiment id the App makes` };
   const branch = experimentBranch(id.campaign, id.experiment);
-  if (run.head_branch !== branch) return { ignore: `it ran on ${JSON.stringify(run.head_branch)}, not on the experiment's branch ${branch}` };
+  // (the baseline's and a new best's extra runs are dispatched on the campaign's best branch)
+  if (run.head_branch !== branch && run.head_branch !== campaignBranch(id.campaign))
+    return { ignore: `it ran on ${JSON.stringify(run.head_branch)}, not on the experiment's branch ${branch}` };
   return id;
 }
 

@@ -1,52 +1,20 @@
 /**
  * The App as a user runs it (`npm start`, a child process) against the loopback fake of GitHub,
- * and what the tests read back: the ledger on the fake's ledger branch, the status comment, the
- * pull request, the branches.
+ * and what every campaign's end must show (expectTruthfulEnd); the rest is in e2e-app.ts.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
-import { renderWorkflow } from "../../src/cli/templates.js";
-import type { ConfigInput } from "../../src/core/config.js";
-import { type LedgerEvent, parseLedger } from "../../src/core/events.js";
-import { statusMarker } from "../../src/core/publish.js";
+import { expect } from "vitest";
+import type { LedgerEvent } from "../../src/core/events.js";
+import { renderStatusComment } from "../../src/core/publish.js";
 import { type CampaignState, fold } from "../../src/core/state.js";
+import { publishLinks } from "../../src/github/campaign.js";
 import { PACKAGE_ROOT } from "../cli/helpers.js";
-import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from "./fake/index.js";
+import { branches, campaignState, ledgerEvents, SECRET, statusComment } from "./e2e-app.js";
+import type { FakeGitHub } from "./fake/index.js";
 
-export const SECRET = "e2e-webhook-secret";
-
-/**
- * The campaign of these tests: the tiny-regression example, 6 experiments, two runners (the
- * mutate seed is one whose 6 experiments keep two changes when the local CLI runs them).
- */
-export function campaignConfig(over: { budget?: Record<string, unknown>; accept?: Record<string, unknown> } = {}): ConfigInput {
-  return {
-    metric: { name: "val_loss", goal: "minimize" },
-    run: "node train.mjs",
-    outputs: ["model.json"],
-    eval: "node eval.mjs",
-    editable: ["train.mjs"],
-    budget: { experiment_timeout: "30s", max_experiments: 6, max_hours: 1, max_cost_usd: 0, parallel: 2, patience: 20, ...over.budget },
-    accept: { repeats: 2, baseline_repeats: 3, min_improvement: "1%", ...over.accept },
-    proposer: { kind: "mutate", knobs: ["LEARNING_RATE", "HIDDEN", "BATCH_SIZE", "WEIGHT_DECAY", "INIT_SCALE"], seed: 5 },
-    runner: { workflow: "autoresearch.yml", runs_on: ["ubuntu-latest"] },
-  } as ConfigInput;
-}
-
-/** A fake GitHub whose default branch holds the example, its configuration and the experiment workflow. */
-export async function fakeWithExample(config: ConfigInput = campaignConfig(), opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
-  const { stringify } = await import("yaml");
-  return startFakeGitHub({
-    seedDir: join(PACKAGE_ROOT, "examples", "tiny-regression"),
-    seedFiles: {
-      ".github/autoresearch.yml": stringify(config),
-      ".github/workflows/autoresearch.yml": renderWorkflow("hosted", { experimentTimeoutSeconds: 30, runsOn: ["ubuntu-latest"] }),
-    },
-    runners: 2,
-    ...opts,
-  });
-}
+export * from "./e2e-app.js";
 
 /** A port nothing listens on now. */
 async function freePort(): Promise<number> {
@@ -135,53 +103,6 @@ export async function startApp(gh: FakeGitHub, env: Record<string, string> = {})
   return app;
 }
 
-/** The events of campaign `id` on the fake's ledger branch ([] when there is none). */
-export function ledgerEvents(gh: FakeGitHub, id: number): LedgerEvent[] {
-  const git = (...args: string[]) => execFileSync("git", ["--git-dir", gh.repoDir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  let list: string;
-  try {
-    list = git("ls-tree", "--name-only", "refs/heads/autoresearch/ledger", `campaigns/${id}/events/`);
-  } catch {
-    return [];
-  }
-  const events: LedgerEvent[] = [];
-  for (const path of list
-    .split("\n")
-    .filter((p) => p.endsWith(".jsonl"))
-    .sort()) {
-    const parsed = parseLedger(git("show", `refs/heads/autoresearch/ledger:${path}`));
-    if (parsed.problems.length) throw new Error(`ledger ${path}: ${JSON.stringify(parsed.problems)}`);
-    events.push(...parsed.events);
-  }
-  return events;
-}
-
-/** The campaign's state as its ledger folds to, or undefined before it started. */
-export function campaignState(gh: FakeGitHub, id: number): CampaignState | undefined {
-  const events = ledgerEvents(gh, id);
-  return events.length ? fold(events) : undefined;
-}
-
-/** The branches of the fake repository under `prefix`. */
-export function branches(gh: FakeGitHub, prefix: string): string[] {
-  return execFileSync("git", ["--git-dir", gh.repoDir, "for-each-ref", "--format=%(refname:short)", `refs/heads/${prefix}`], { encoding: "utf8" })
-    .split("\n")
-    .filter((b) => b !== "");
-}
-
-/** The App's status comment on issue `issue` (its latest text). */
-export function statusComment(gh: FakeGitHub, issue: number): string | undefined {
-  const c = gh.state.comments.filter((x) => x.issue_number === issue && x.body.startsWith(statusMarker(String(issue))));
-  return c.at(-1)?.body;
-}
-
-/** Opens an issue as `mona` (admin) and adds the label: what starts a campaign. */
-export function startCampaign(gh: FakeGitHub, title = "Lower val_loss", body = "Tune the learning rate and the width of the network."): number {
-  const issue = gh.openIssue({ title, body, by: "mona" });
-  gh.labelIssue(issue.number, "autoresearch", { by: "mona" });
-  return issue.number;
-}
-
 /** Waits until the campaign's ledger says it stopped; returns its state. */
 export async function untilStopped(gh: FakeGitHub, id: number, app: RunningApp | undefined, timeoutMs = 240_000): Promise<CampaignState> {
   try {
@@ -190,4 +111,76 @@ export async function untilStopped(gh: FakeGitHub, id: number, app: RunningApp |
     throw new Error(`${(err as Error).message}\nApp output:\n${app?.output().slice(-8000) ?? ""}`);
   }
   return campaignState(gh, id) as CampaignState;
+}
+
+/**
+ * What every campaign's end must show, however its webhooks came: the ledger folds without
+ * problems to `experiments` judged experiments; every result it records is a job that ran (its
+ * seed, its commit, the metric the Action printed) and none twice; no experiment branch is left;
+ * the best branch is the ledger's best; the status comment is what the ledger folds to; a pull
+ * request exists exactly when something was kept; the fake saw nothing GitHub would not do.
+ */
+export async function expectTruthfulEnd(gh: FakeGitHub, id: number, experiments: number, opts: { left?: string[] } = {}): Promise<CampaignState> {
+  // The App has settled when its status comment shows what the ledger folds to now (it publishes
+  // last, after what a stop still records: runs cancelled, branches deleted).
+  const links = (s: CampaignState) => publishLinks(`${gh.site.web}/${gh.site.owner}/${gh.site.repo}`, s);
+  const settled = () => {
+    const s = campaignState(gh, id);
+    return s?.stopped !== undefined && statusComment(gh, id) === renderStatusComment(s, links(s));
+  };
+  await gh.waitFor(settled, 30_000, "the status comment to show the stopped campaign").catch(() => undefined);
+  const events = ledgerEvents(gh, id);
+  try {
+    return await truthfulEnd(gh, id, experiments, opts, events);
+  } catch (err) {
+    // E2E_APP_LOG=<file>: the ledger is kept beside the App's output (the fake is gone after the test).
+    if (process.env.E2E_APP_LOG) writeFileSync(`${process.env.E2E_APP_LOG}.ledger.jsonl`, events.map((e) => JSON.stringify(e)).join("\n"));
+    throw err;
+  }
+}
+
+async function truthfulEnd(gh: FakeGitHub, id: number, experiments: number, opts: { left?: string[] }, events: LedgerEvent[]): Promise<CampaignState> {
+  const s = fold(events);
+  expect(s.problems).toEqual([]);
+  expect(s.stopped).toBeDefined();
+  const judged = s.experiments.filter((e) => e && e.experiment > 0);
+  expect(judged).toHaveLength(experiments);
+  for (const e of judged) expect(["kept", "discarded", "failed"]).toContain(e?.phase);
+  const jobs = gh.state.runs.flatMap((r) => r.jobs.map((j) => ({ sha: r.head_sha, seed: Number(j.seed), outputs: j.outputs, conclusion: j.conclusion })));
+  const finished = events.filter((e) => e.type === "run_finished");
+  expect(new Set(finished.map((e) => `${e.experiment}:${e.seed}:${e.commit}`)).size).toBe(finished.length);
+  for (const r of finished) {
+    const ran = jobs.filter((j) => j.sha === r.commit && j.seed === r.seed);
+    if (r.status === "ok") {
+      expect(
+        ran.some((j) => j.outputs.status === "ok" && Number(j.outputs.metric) === r.metric),
+        `experiment ${r.experiment} seed ${r.seed}: ${r.metric}`,
+      ).toBe(true);
+    } else if (r.status === "rejected" && /which someone pushed to/.test(r.reason)) {
+      // What ran was another commit, pushed to the experiment's branch.
+      expect(gh.state.runs.some((x) => x.head_branch === `autoresearch/${id}/${r.experiment}` && x.head_sha !== r.commit)).toBe(true);
+    } else if (r.status === "cancelled") {
+      // Cancelled when the campaign stopped: no job of it gave a metric (one that did is recorded as it happened).
+      expect(
+        ran.some((j) => j.conclusion === "success" && j.outputs.status === "ok"),
+        `experiment ${r.experiment} seed ${r.seed} recorded cancelled, but a job of it gave a metric`,
+      ).toBe(false);
+    } else if (r.status !== "lost") {
+      // A failed result names a job that ran and did not give a metric.
+      expect(
+        ran.some((j) => j.conclusion !== "success" || j.outputs.status !== "ok"),
+        `experiment ${r.experiment} seed ${r.seed} recorded ${r.status} (${r.reason}), but its jobs gave a metric`,
+      ).toBe(true);
+    }
+  }
+  expect(statusComment(gh, id)).toBe(renderStatusComment(s, publishLinks(`${gh.site.web}/${gh.site.owner}/${gh.site.repo}`, s)));
+  // (after the status comment: the App cleans up before it publishes)
+  expect(branches(gh, "autoresearch/")).toEqual([...(opts.left ?? []), `autoresearch/${id}/best`, "autoresearch/ledger"].sort());
+  expect(await gh.git.resolveCommit(`refs/heads/autoresearch/${id}/best`)).toBe(s.best.commit);
+  const kept = judged.filter((e) => e?.phase === "kept");
+  expect(gh.pulls.length).toBe(kept.length > 0 ? 1 : 0);
+  if (kept.length) expect(gh.pulls[0]?.pull?.head).toBe(`autoresearch/${id}/best`);
+  await gh.idle();
+  expect(gh.problems).toEqual([]);
+  return s;
 }
