@@ -4,6 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { actionBenchmarks } from "./action.js";
+import { appBenchmarks } from "./app.js";
 import { initBenchmarks } from "./init.js";
 import { isolationBenchmarks } from "./isolation.js";
 import { judgeBenchmarks } from "./judge.js";
@@ -18,6 +19,7 @@ const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> 
   { name: "action", run: actionBenchmarks },
   { name: "init", run: initBenchmarks },
   { name: "isolation", run: isolationBenchmarks },
+  { name: "app", run: appBenchmarks },
 ];
 
 const STANDARD = new Set(["name", "value", "unit", "better", "goal", "pass"]);
