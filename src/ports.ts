@@ -72,6 +72,8 @@ export interface RunResult {
   reason: string;
   /** Bounded, sanitized end of the output. */
   tail: string;
+  /** Guard metric values by name (ok runs of a campaign with guards). */
+  guards?: Record<string, number>;
 }
 
 /**

@@ -52,6 +52,9 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
+/** Values of the guard metrics a run printed, by guard name (a run whose guard could not be read failed). */
+export const GuardValuesSchema = z.record(z.string(), z.number()).describe("Guard metric values of the run, by guard name.");
+
 /** Lines of code a change adds and removes, blank and comment-only lines not counted (prefer_simpler). */
 export const CodeLinesSchema = z.strictObject({ added: z.number().int().min(0), removed: z.number().int().min(0) });
 export type CodeLines = z.infer<typeof CodeLinesSchema>;
@@ -140,6 +143,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     exit_code: z.number().int().nullable(),
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
+    guards: GuardValuesSchema.optional(),
   }),
   z.strictObject({
     ...base,

@@ -20,6 +20,8 @@ export interface RunState {
   dispatches: number;
   /** The executor's name for the run (GitHub: the workflow run id), when known. */
   dispatch?: string;
+  /** Guard metric values, by guard name (ok runs of a campaign with guards). */
+  guards?: Record<string, number>;
 }
 
 export type ExperimentPhase =
@@ -314,7 +316,14 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
       }
       case "run_finished": {
         const e = get(ev.experiment, ev);
-        const result = { status: ev.status, metric: ev.metric, seconds: ev.seconds, reason: ev.reason, tail: ev.tail };
+        const result = {
+          status: ev.status,
+          metric: ev.metric,
+          seconds: ev.seconds,
+          reason: ev.reason,
+          tail: ev.tail,
+          ...(ev.guards ? { guards: ev.guards } : {}),
+        };
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {
           Object.assign(open, result);

@@ -181,6 +181,7 @@ export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
     exit_code: r.exitCode,
     reason: r.reason,
     tail: r.tail,
+    ...(r.guards ? { guards: r.guards } : {}),
   };
 }
 

@@ -113,7 +113,14 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
   const exitCode = sections.at(-1)?.exec.exitCode ?? null;
   const reading = config.metric.file !== undefined ? await readMetricFromFile(cwd, config.metric.file, config.metric.name) : parseMetric(output, config.metric);
   if (!reading.ok) return finish({ status: reading.status, metric: null, exitCode, reason: reading.reason });
-  return finish({ status: "ok", metric: reading.value, exitCode, reason: "" });
+  // Guards are read like the metric; one that cannot be read makes the run a failed run.
+  const guards: Record<string, number> = {};
+  for (const g of config.guards) {
+    const value = g.file !== undefined ? await readMetricFromFile(cwd, g.file, g.name) : parseMetric(output, g);
+    if (!value.ok) return finish({ status: value.status, metric: null, exitCode, reason: `guard ${g.name}: ${value.reason}` });
+    guards[g.name] = value.value;
+  }
+  return finish({ status: "ok", metric: reading.value, exitCode, reason: "", ...(config.guards.length ? { guards } : {}) });
 }
 
 /** The status of a command that did not succeed, or undefined when it exited 0. */

@@ -39,6 +39,20 @@ describe("config", () => {
     ],
     ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
     ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
+    ["guard without a goal", `${minimal}guards:\n  - { name: acc }\n`, "guards[0].goal"],
+    ["guard named like the metric", `${minimal}guards:\n  - { name: val_loss, goal: minimize }\n`, 'guards[0].name: "val_loss" is already the metric'],
+    [
+      "two guards of one name",
+      `${minimal}guards:\n  - { name: acc, goal: maximize }\n  - { name: acc, goal: maximize }\n`,
+      'guards[1].name: "acc" is already a guard',
+    ],
+    [
+      "guard pattern without a group",
+      `${minimal}guards:\n  - { name: acc, goal: maximize, pattern: 'acc [0-9.]+' }\n`,
+      "guards[0].pattern: expected exactly one capture group",
+    ],
+    ["bad guard tolerance", `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "a bit" }\n`, "guards[0].tolerance"],
+    ["unknown guard key", `${minimal}guards:\n  - { name: acc, goal: maximize, tol: 1 }\n`, "guards[0].tol: unknown key"],
   ])("%s", (_n, text, message) => {
     expect(issuesOf(text).join("\n")).toContain(message);
   });
@@ -68,6 +82,17 @@ describe("config", () => {
     ["5 minutes", undefined],
   ] as const)("duration %s -> %s", (v, want) => {
     expect(parseDurationSeconds(v)).toBe(want);
+  });
+
+  it("reads guards with their tolerance, absolute or relative", () => {
+    const c = parseConfigText(
+      `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "1%" }\n  - { name: secs, goal: minimize, file: m.json, tolerance: 5 }\n  - { name: mem, goal: minimize }\n`,
+    );
+    expect(c.guards).toEqual([
+      { name: "acc", goal: "maximize", tolerance: { kind: "relative", value: 0.01 } },
+      { name: "secs", goal: "minimize", file: "m.json", tolerance: { kind: "absolute", value: 5 } },
+      { name: "mem", goal: "minimize", tolerance: { kind: "absolute", value: 0 } },
+    ]);
   });
 
   it("resolves relative min_improvement against the baseline", () => {

@@ -125,6 +125,36 @@ describe("runExperiment", () => {
     expect(r).toMatchObject({ status: "non_finite", metric: null, reason: "val_loss is nan, not a finite number" });
   });
 
+  it("reads guards like the metric: default line, pattern, or JSON file", async () => {
+    await writeFile(join(dir, "m.json"), '{"peak_mb": 512}');
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({
+        run: "echo val_loss: 0.4; echo accuracy: 0.91; echo 'took 12.5 s'",
+        guards: [
+          { name: "accuracy", goal: "maximize", tolerance: "1%" },
+          { name: "secs", goal: "minimize", pattern: "took ([0-9.]+) s" },
+          { name: "peak_mb", goal: "minimize", file: "m.json" },
+        ],
+      }),
+      seed: 1,
+      restoreLocked: noRestore,
+    });
+    expect(r).toMatchObject({ status: "ok", metric: 0.4, guards: { accuracy: 0.91, secs: 12.5, peak_mb: 512 } });
+  });
+
+  it("a guard that cannot be read makes the run a failed run, naming the guard", async () => {
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({ run: "echo val_loss: 0.4", guards: [{ name: "accuracy", goal: "maximize" }] }),
+      seed: 1,
+      restoreLocked: noRestore,
+    });
+    expect(r).toMatchObject({ status: "no_metric", metric: null });
+    expect(r.reason).toMatch(/^guard accuracy: no line "accuracy: <number>" in the output/);
+    expect(r.guards).toBeUndefined();
+  });
+
   it("uses metric.pattern on the output", async () => {
     const r = await runExperiment({
       cwd: dir,
