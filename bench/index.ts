@@ -4,6 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { actionBenchmarks } from "./action.js";
+import { demoBenchmarks } from "./demo.js";
 import { judgeBenchmarks } from "./judge.js";
 import { localBenchmarks } from "./local.js";
 import { proposerBenchmarks } from "./proposer.js";
@@ -14,6 +15,7 @@ const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> 
   { name: "local", run: localBenchmarks },
   { name: "proposer", run: proposerBenchmarks },
   { name: "action", run: actionBenchmarks },
+  { name: "demo", run: demoBenchmarks },
 ];
 
 const STANDARD = new Set(["name", "value", "unit", "better", "goal", "pass"]);

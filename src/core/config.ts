@@ -68,7 +68,8 @@ export const MetricConfigSchema = z.strictObject(metricShape).superRefine(checkR
 
 /**
  * A guard: another metric the experiment prints (silent degradation: accuracy, training time,
- * peak memory), read like the metric; a run whose guard cannot be read has failed.
+ * peak memory). A candidate is discarded when a paired test at accept.confidence shows the guard
+ * worse than the best's by more than its tolerance; a run whose guard cannot be read has failed.
  */
 export const GuardConfigSchema = z
   .strictObject({
@@ -106,6 +107,22 @@ export const AcceptConfigSchema = z.strictObject({
   simpler_margin: Threshold.default({ kind: "relative", value: 0.005 }).describe(
     'prefer_simpler: how much worse a simpler change may be and still be kept (absolute, or relative such as "0.5%"); it must be shown to be no worse than this.',
   ),
+  scale: z
+    .enum(["linear", "log", "auto"])
+    .default("auto")
+    .describe(
+      "Where the noise is pooled and the test is made: linear (metric units), log (ratios, for a positive metric whose noise scales with it), or auto (log once every value seen is positive and they span more than 10x). Reports stay in metric units.",
+    ),
+  confirm_repeats: z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .refine((n) => n !== 1, "expected 0 (off) or at least 2: one pair has no variance to test")
+    .default(5)
+    .describe(
+      "When a campaign ends with a keep: the base and the best commit run interleaved on this many fresh paired seeds, for the confirmed headline; 0 turns it off.",
+    ),
 });
 
 /** What one model costs, in US dollars per million tokens. */

@@ -39,6 +39,8 @@ describe("config", () => {
     ],
     ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
     ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
+    ["unknown scale", `${minimal}accept:\n  scale: sqrt\n`, "accept.scale"],
+    ["one confirmation seed", `${minimal}accept:\n  confirm_repeats: 1\n`, "accept.confirm_repeats: expected 0 (off) or at least 2"],
     ["guard without a goal", `${minimal}guards:\n  - { name: acc }\n`, "guards[0].goal"],
     ["guard named like the metric", `${minimal}guards:\n  - { name: val_loss, goal: minimize }\n`, 'guards[0].name: "val_loss" is already the metric'],
     [
@@ -84,7 +86,7 @@ describe("config", () => {
     expect(parseDurationSeconds(v)).toBe(want);
   });
 
-  it("reads guards with their tolerance, absolute or relative", () => {
+  it("reads guards with their tolerance, absolute or relative; scale and confirm_repeats default to auto and 5", () => {
     const c = parseConfigText(
       `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "1%" }\n  - { name: secs, goal: minimize, file: m.json, tolerance: 5 }\n  - { name: mem, goal: minimize }\n`,
     );
@@ -93,6 +95,8 @@ describe("config", () => {
       { name: "secs", goal: "minimize", file: "m.json", tolerance: { kind: "absolute", value: 5 } },
       { name: "mem", goal: "minimize", tolerance: { kind: "absolute", value: 0 } },
     ]);
+    expect(c.accept).toMatchObject({ scale: "auto", confirm_repeats: 5 });
+    expect(parseConfigText(`${minimal}accept:\n  confirm_repeats: 0\n`).accept.confirm_repeats).toBe(0);
   });
 
   it("resolves relative min_improvement against the baseline", () => {
