@@ -5,6 +5,8 @@
 import { performance } from "node:perf_hooks";
 import { actionBenchmarks } from "./action.js";
 import { demoBenchmarks } from "./demo.js";
+import { initBenchmarks } from "./init.js";
+import { isolationBenchmarks } from "./isolation.js";
 import { judgeBenchmarks } from "./judge.js";
 import { localBenchmarks } from "./local.js";
 import { proposerBenchmarks } from "./proposer.js";
@@ -16,6 +18,8 @@ const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> 
   { name: "proposer", run: proposerBenchmarks },
   { name: "action", run: actionBenchmarks },
   { name: "demo", run: demoBenchmarks },
+  { name: "init", run: initBenchmarks },
+  { name: "isolation", run: isolationBenchmarks },
 ];
 
 const STANDARD = new Set(["name", "value", "unit", "better", "goal", "pass"]);

@@ -108,6 +108,18 @@ export class BranchConflict extends AutoresearchError {
   }
 }
 
+/** A GitHub API call failed; keeps the HTTP status and the request error as its cause. */
+export class GitHubApiError extends AutoresearchError {
+  override readonly userError = false;
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** True for errors the user can fix: exit code 2 rather than 1. */
 export function isUserError(err: unknown): boolean {
   return err instanceof AutoresearchError && err.userError;

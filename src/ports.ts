@@ -3,7 +3,7 @@
  * fakes in test/fakes/. The core itself never calls them: drivers do, through src/engine/.
  */
 import type { Config } from "./core/config.js";
-import type { Edit, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
+import type { Edit, IsolationLevel, LedgerEvent, LedgerProblem, NewEventInput, RunStatus, Usage } from "./core/events.js";
 
 /** A commit created from edits, with what it changed. */
 export interface CommitResult {
@@ -74,6 +74,10 @@ export interface RunResult {
   tail: string;
   /** Guard metric values by name (ok runs of a campaign with guards). */
   guards?: Record<string, number>;
+  /** Where the run can be seen (GitHub: the workflow run's page), when there is such a place. */
+  url?: string;
+  /** The isolation the run had (src/runner/isolation.ts); absent where nothing ran. */
+  isolation?: IsolationLevel;
 }
 
 /**
@@ -92,6 +96,8 @@ export interface RunReporting {
   report(spec: RunSpec, result: RunResult): void;
   /** Called instead of `report` when the executor itself failed (a broken repository), not the run. */
   error(spec: RunSpec, err: unknown): void;
+  /** Called by executors that learn where runs went (GitHub: the workflow run of a dispatch). */
+  dispatched?(specs: RunSpec[], where: { id: number; url?: string }): void;
 }
 
 /**

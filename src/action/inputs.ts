@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { CONFIG_PATH } from "../core/config.js";
 import { ExperimentIdSchema, type RunMode } from "../core/result.js";
+import { ISOLATION_LEVELS, type IsolationLevel } from "../runner/isolation.js";
 
 /** Characters GitHub refuses in artifact names. */
 const ARTIFACT_NAME_RE = /^[^"':<>|*?\\/\r\n]{1,200}$/;
@@ -50,9 +51,28 @@ export const ActionInputsSchema = z
     mode: z
       .string()
       .default("")
-      .refine((s) => s === "" || s === "run" || s === "eval", "expected run or eval")
-      .transform((s): RunMode => (s === "eval" ? "eval" : "run"))
-      .describe("run: run, then eval on this runner; eval: only eval, on training outputs placed in the workspace, with the parent's files."),
+      .refine((s) => s === "" || s === "run" || s === "eval" || s === "train", "expected run, eval or train")
+      .transform((s): ActionMode => (s === "eval" || s === "train" ? s : "run"))
+      .describe(
+        "run: run, then eval on this runner; train: only run, and the declared outputs collected for upload; eval: only eval, on training outputs from another job, with the parent's files.",
+      ),
+    outputs: z
+      .string()
+      .default("")
+      .transform((s) => s.split(/\s+/).filter((g) => g !== ""))
+      .refine((globs) => globs.every((g) => !g.startsWith("/") && !g.split("/").includes("..")), "expected globs relative to the repository root")
+      .describe("Globs of the training outputs, separated by spaces; default: the configuration's `outputs`."),
+    "training-outputs": z
+      .string()
+      .default("")
+      .refine((s) => !s.includes("\0"), "expected a path")
+      .describe("Mode eval: the folder holding the training outputs (the downloaded artifact); default: untracked files of the workspace."),
+    isolation: z
+      .string()
+      .default("")
+      .refine((s) => s === "" || (ISOLATION_LEVELS as readonly string[]).includes(s), `expected one of ${ISOLATION_LEVELS.join(", ")}`)
+      .transform((s) => (s === "" ? "sandbox" : s) as IsolationLevel)
+      .describe("The strongest isolation to use; the strongest the runner offers up to it is used and recorded."),
   })
   .transform((i) => ({
     experiment: i.experiment,
@@ -62,9 +82,15 @@ export const ActionInputsSchema = z
     artifactName: i["artifact-name"] || `autoresearch-result-${i.experiment}-${i.seed}`,
     upload: i.upload,
     mode: i.mode,
+    isolation: i.isolation,
+    trainingOutputs: i["training-outputs"],
+    outputs: i.outputs,
   }));
 
 /** Validated inputs with defaults applied. */
 export type ActionInputs = z.output<typeof ActionInputsSchema>;
 /** The input names, as in action.yml. */
-export const INPUT_NAMES = ["experiment", "seed", "parent", "config", "artifact-name", "upload", "mode"] as const;
+export const INPUT_NAMES = ["experiment", "seed", "parent", "config", "artifact-name", "upload", "mode", "isolation", "outputs", "training-outputs"] as const;
+
+/** What the Action does: see the input `mode`. */
+export type ActionMode = RunMode | "train";

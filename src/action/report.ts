@@ -3,6 +3,7 @@
  * Pure: a result in, text out.
  */
 import type { ExperimentResult } from "../core/result.js";
+import { describeIsolation, type IsolationLevel } from "../runner/isolation.js";
 
 /**
  * Log lines that show `text` (the experiment's output, or a reason quoting it) inside a
@@ -65,9 +66,35 @@ export function renderSummary(r: ExperimentResult): string {
     ["GPU", r.gpu === null ? "none found" : r.gpu.join(", ") || "none found"],
     ["peak memory", r.peak_memory_mb === null ? "not measured" : `${r.peak_memory_mb} MiB`],
   ];
+  // Never more than held: a result without a level ran nothing.
+  if (r.isolation !== undefined) rows.push(["isolation", `${r.isolation}: ${describeIsolation(r.isolation)}`]);
   if (r.reason !== "") rows.push(["reason", r.reason]);
   const table = ["| | |", "| --- | --- |", ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join("\n");
   const tail = r.tail === "" ? "" : `\n\n<details><summary>log tail</summary>\n\n<pre><code>${escapeHtml(r.tail)}</code></pre>\n\n</details>`;
   const title = `autoresearch: ${evalOnly ? "evaluation of training outputs, " : ""}experiment ${r.experiment}, seed ${r.seed}: ${r.status}`;
   return `### ${title}\n\n${table}${tail}\n`;
+}
+
+/** The job summary of a training run (mode train): no metric, what was collected. */
+export function renderTrainingSummary(t: {
+  experiment: string;
+  seed: number;
+  status: string;
+  reason: string;
+  seconds: number;
+  isolation: IsolationLevel | string | undefined;
+  outputs: readonly string[];
+}): string {
+  const rows: [string, string][] = [
+    ["experiment", t.experiment],
+    ["seed", String(t.seed)],
+    ["mode", "train: training only; the evaluate job measures the outputs"],
+    ["status", t.status],
+    ["time", `${t.seconds.toFixed(1)} s`],
+    ["outputs", t.outputs.join(", ")],
+  ];
+  if (t.isolation !== undefined) rows.push(["isolation", `${t.isolation}: ${describeIsolation(t.isolation as IsolationLevel)}`]);
+  if (t.reason !== "") rows.push(["reason", t.reason]);
+  const table = ["| | |", "| --- | --- |", ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join("\n");
+  return `### autoresearch: training of experiment ${t.experiment}, seed ${t.seed}: ${t.status}\n\n${table}\n`;
 }

@@ -10,16 +10,20 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Config, parseConfigText } from "../core/config.js";
-import { type ExperimentResult, ExperimentResultSchema, RESULT_VERSION } from "../core/result.js";
+import { type ExperimentResult, ExperimentResultSchema, RESULT_VERSION, uploadedLine } from "../core/result.js";
 import { ConfigError, GitError, InputError } from "../errors.js";
 import { git } from "../local/git.js";
 import type { RunResult } from "../ports.js";
-import { changedFiles, checkoutParent, type GitCall, gitDirOf, restoreLockedFiles, surfaceRejection } from "../runner/checkout.js";
+import { changedFiles, type GitCall, surfaceRejection } from "../runner/checkout.js";
+import { isRefusedEnvName, runEnvironment } from "../runner/env.js";
 import { runExperiment } from "../runner/experiment.js";
+import { describeIsolation, detectIsolation } from "../runner/isolation.js";
 import { samplePeakMemory } from "../runner/memory.js";
-import { experimentEnv, isWithheld } from "./env.js";
+import { copyOutputs, RunDir } from "../runner/rundir.js";
+import { listTree } from "../runner/tree.js";
+import { FileCommandGuard, hiddenPaths } from "./guard.js";
 import { type ActionInputs, ActionInputsSchema } from "./inputs.js";
-import { fenceBody, fenceClose, fenced, fenceOpen, renderSummary } from "./report.js";
+import { fenceBody, fenceClose, fenced, fenceOpen, renderSummary, renderTrainingSummary } from "./report.js";
 
 /** What the Action does to the world, so tests and main.ts can each provide it. */
 export interface ActionIO {
@@ -48,13 +52,18 @@ export interface ActionContext {
   version: string;
   /** Seconds between SIGTERM and SIGKILL; default 2, so a hung run ends well within the time box + 5 s. */
   graceSeconds?: number;
+  /** Seconds to wait after SIGKILL before reporting processes as unkillable. Default 10. */
+  killDeadlineSeconds?: number;
 }
 
 /** What the Action produced. */
 export interface ActionOutcome {
-  result: ExperimentResult;
-  resultPath: string;
+  /** The result (absent in mode train, which measures nothing). */
+  result?: ExperimentResult;
+  resultPath?: string;
   artifactId?: number;
+  /** Mode train: the folder holding the collected outputs, when training succeeded. */
+  trainingOutputs?: string;
 }
 
 /** Largest `reason` kept in a result. */
@@ -70,13 +79,16 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
   const workspace = resolve(ctx.workspace);
   // Git never needs the job's credentials, and runs after the experiment in a repository it could
   // have reconfigured: it gets the experiment's environment, not the job's.
-  const gitEnv: Record<string, string | undefined> = {};
-  for (const k of Object.keys(ctx.env)) if (isWithheld(k)) gitEnv[k] = undefined;
+  const gitEnv: Record<string, string | undefined> = { GIT_NO_REPLACE_OBJECTS: "1" };
+  for (const k of Object.keys(ctx.env)) if (isRefusedEnvName(k)) gitEnv[k] = undefined;
   const gitCall: GitCall = (args, opts) => git(opts?.cwd ?? workspace, args, { env: gitEnv, ...(opts?.input !== undefined ? { input: opts.input } : {}) });
 
   const commit = await resolveCommit(gitCall, "HEAD", "the checked-out commit");
   const parent = await resolveCommit(gitCall, inputs.parent, `the parent ${JSON.stringify(inputs.parent)}`);
-  const config = await readConfig(gitCall, parent, inputs.config);
+  const read = await readConfig(gitCall, parent, inputs.config);
+  // The workflow's outputs, when it names them, replace the configuration's (both are trusted:
+  // neither is ever editable).
+  const config: Config = inputs.outputs.length > 0 ? { ...read, outputs: inputs.outputs } : read;
   const evalOnly = inputs.mode === "eval";
   if (evalOnly && config.eval === undefined) {
     throw new ConfigError(
@@ -84,6 +96,17 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
       ["eval: required by mode eval"],
       inputs.config,
     );
+  }
+
+  if (inputs.mode === "train") {
+    if (config.outputs.length === 0) {
+      throw new ConfigError(
+        `mode: train needs \`outputs\` in ${inputs.config} (at the parent ${parent.slice(0, 12)}) or the input outputs: the files training writes that the evaluate job reads`,
+        ["outputs: required by mode train"],
+        inputs.config,
+      );
+    }
+    return runTraining({ inputs, ctx, io, workspace, commit, parent, config, gitCall });
   }
 
   const base = {
@@ -108,40 +131,69 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
   let peak: number | null = null;
   try {
     io.write(`commit ${commit}, parent ${parent}, time box ${config.budget.experiment_timeout} s\n`);
-    if (evalOnly) io.write("mode eval: no training runs here; eval runs on the training outputs in the workspace, with the parent's files\n");
+    if (evalOnly) io.write("mode eval: no training runs here; eval runs on the training outputs, with the parent's files\n");
     const rejection = surfaceRejection(await changedFiles(gitCall, parent, commit), config.editable);
     if (rejection) {
       run = { status: "rejected", metric: null, seconds: 0, exitCode: null, reason: rejection.reason, tail: "" };
       io.write(`rejected, nothing was run: ${rejection.paths.length} file(s) outside the editable surface\n`);
       io.write(fenced(rejection.reason, fenceToken()));
     } else {
-      const gitDir = await gitDirOf(gitCall, workspace);
-      const env = experimentEnv(ctx.env);
+      const env = runEnvironment(ctx.env, config.run_env);
+      const isolation = detectIsolation({ max: inputs.isolation, hide: hiddenPaths(workspace, ctx.env) });
+      io.write(`isolation: ${isolation.level} (${describeIsolation(isolation.level)})\n`);
       const gpuQuery = queryGpus(env);
       const token = fenceToken();
       // The fence is open for the whole run, not only while the tail is shown: a process of the
       // experiment that found this step's stdout still writes inside it.
       io.write(fenceOpen(token));
+      const dir = await RunDir.create(ctx.runnerTemp || tmpdir(), isolation);
       try {
+        const guard = await FileCommandGuard.snapshot(ctx.env);
         const sampler = samplePeakMemory(process.pid);
+        let measured: RunResult | undefined;
         try {
-          run = await runExperiment({
-            cwd: workspace,
+          const tracked = new Set([...(await listTree(workspace, commit)), ...(await listTree(workspace, parent))].map((e) => e.path));
+          if (!evalOnly) await dir.writeCommit(workspace, commit);
+          measured = await runExperiment({
+            cwd: dir.tree,
             config,
             seed: inputs.seed,
             env,
             graceSeconds: ctx.graceSeconds ?? 2,
             skipRun: evalOnly,
-            restoreLocked: evalOnly
-              ? () => checkoutParent(gitCall, { parent, worktree: workspace, metricFile: config.metric.file })
-              : () => restoreLockedFiles(gitCall, { parent, commit, worktree: workspace, gitDir, editable: config.editable }),
+            isolation,
+            runDir: dir,
+            ...(ctx.killDeadlineSeconds !== undefined ? { killDeadlineSeconds: ctx.killDeadlineSeconds } : {}),
+            // Mode eval: the training outputs the workflow placed, untracked, in the workspace:
+            // the declared ones, or every untracked file where none are declared.
+            prepareEval: () =>
+              dir.prepareEval({
+                repo: workspace,
+                parent,
+                outputs: evalOnly && config.outputs.length === 0 ? ["**"] : config.outputs,
+                from: evalOnly ? (inputs.trainingOutputs ? resolve(workspace, inputs.trainingOutputs) : workspace) : dir.tree,
+                tracked,
+                metricFile: config.metric.file,
+              }),
           });
         } finally {
           peak = await sampler.stop();
+          // Every process of the run is gone: what it wrote to the runner's file commands is undone.
+          const forged = await guard.restore();
+          if (forged.length > 0 && measured !== undefined) {
+            measured = {
+              ...measured,
+              status: "crash",
+              metric: null,
+              reason: `the run wrote to the runner's file commands (${forged.join(", ")}); they were put back as they were before the run`,
+            };
+          }
         }
+        run = measured;
         const body = [run.tail, run.reason === "" ? "" : `reason: ${run.reason}`].filter((s) => s !== "").join("\n");
         io.write(fenceBody(body === "" ? "(no output)" : body, token));
       } finally {
+        await dir.dispose();
         // Always closed, also when something above throws: main.ts's error must be a command again.
         io.write(fenceClose(token));
       }
@@ -163,6 +215,7 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
     tail: run.tail,
     gpu,
     peak_memory_mb: peak,
+    ...(run.isolation !== undefined ? { isolation: run.isolation } : {}),
   });
 
   // Created only now that every process of the experiment is gone (runExperiment waits for the
@@ -185,9 +238,111 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
   if (inputs.upload) {
     const { id } = await io.upload(inputs.artifactName, resultPath, dir);
     if (id !== undefined) outcome.artifactId = id;
-    io.write(`uploaded ${inputs.artifactName}${id !== undefined ? ` (artifact ${id})` : ""}\n`);
+    // Outside the fence, in this job's own log: how the trusted result is told apart (result.ts).
+    io.write(id !== undefined ? `${uploadedLine(inputs.artifactName, id)}\n` : `autoresearch: uploaded result ${inputs.artifactName}\n`);
   }
   return outcome;
+}
+
+/**
+ * Mode train (the strict template's train job): verifies the surface, runs only `run` under the
+ * same isolation and fence as mode run, and collects the declared outputs into a fresh folder
+ * under RUNNER_TEMP for the workflow to upload. Nothing is measured and no result is written.
+ */
+async function runTraining(c: {
+  inputs: ActionInputs;
+  ctx: ActionContext;
+  io: ActionIO;
+  workspace: string;
+  commit: string;
+  parent: string;
+  config: Config;
+  gitCall: GitCall;
+}): Promise<ActionOutcome> {
+  const { inputs, ctx, io, workspace, commit, parent, config } = c;
+  let status: string;
+  let reason = "";
+  let seconds = 0;
+  let collected: string | undefined;
+  let level: string | undefined;
+  io.startGroup(`autoresearch: training of experiment ${inputs.experiment}, seed ${inputs.seed}`);
+  try {
+    io.write(
+      `commit ${commit}, parent ${parent}, time box ${config.budget.experiment_timeout} s; mode train: run only, then collect ${config.outputs.join(", ")}\n`,
+    );
+    const rejection = surfaceRejection(await changedFiles(c.gitCall, parent, commit), config.editable);
+    if (rejection) {
+      status = "rejected";
+      reason = rejection.reason;
+      io.write(`rejected, nothing was run: ${rejection.paths.length} file(s) outside the editable surface\n`);
+      io.write(fenced(rejection.reason, fenceToken()));
+    } else {
+      const isolation = detectIsolation({ max: inputs.isolation, hide: hiddenPaths(workspace, ctx.env) });
+      level = isolation.level;
+      io.write(`isolation: ${isolation.level} (${describeIsolation(isolation.level)})\n`);
+      const token = fenceToken();
+      io.write(fenceOpen(token));
+      const dir = await RunDir.create(ctx.runnerTemp || tmpdir(), isolation);
+      try {
+        const guard = await FileCommandGuard.snapshot(ctx.env);
+        let r: RunResult | undefined;
+        try {
+          const atCommit = await dir.writeCommit(workspace, commit);
+          const tracked = new Set([...atCommit, ...(await listTree(workspace, parent))].map((e) => e.path));
+          r = await runExperiment({
+            cwd: dir.tree,
+            config,
+            seed: inputs.seed,
+            env: runEnvironment(ctx.env, config.run_env),
+            graceSeconds: ctx.graceSeconds ?? 2,
+            isolation,
+            runDir: dir,
+            trainOnly: true,
+            ...(ctx.killDeadlineSeconds !== undefined ? { killDeadlineSeconds: ctx.killDeadlineSeconds } : {}),
+          });
+          status = r.status;
+          reason = r.reason;
+          seconds = r.seconds;
+          const forged = await guard.restore();
+          if (forged.length > 0) {
+            status = "crash";
+            reason = `the run wrote to the runner's file commands (${forged.join(", ")}); they were put back as they were before the run`;
+          } else if (status === "ok") {
+            const root = ctx.runnerTemp || tmpdir();
+            await mkdir(root, { recursive: true });
+            const dest = await mkdtemp(join(root, "autoresearch-train-outputs-"));
+            try {
+              const n = await copyOutputs({ from: dir.tree, dest, outputs: config.outputs, skip: tracked, metricFile: config.metric.file });
+              if (n === 0) {
+                status = "crash";
+                reason = `training wrote none of the declared outputs (${config.outputs.join(", ")})`;
+              } else collected = dest;
+            } catch (err) {
+              status = "crash";
+              reason = err instanceof Error ? err.message : String(err);
+            }
+          }
+        } finally {
+          if (r === undefined) await guard.restore();
+        }
+        const body = [r?.tail ?? "", reason === "" ? "" : `reason: ${reason}`].filter((x) => x !== "").join("\n");
+        io.write(fenceBody(body === "" ? "(no output)" : body, token));
+      } finally {
+        await dir.dispose();
+        io.write(fenceClose(token));
+      }
+    }
+  } finally {
+    io.endGroup();
+  }
+  io.setOutput("status", status);
+  io.setOutput("seconds", String(round(seconds, 3)));
+  io.setOutput("training-outputs", collected ?? "");
+  if (status !== "ok") io.warning(`training of experiment ${inputs.experiment}, seed ${inputs.seed}: ${status}`);
+  await io.appendSummary(
+    renderTrainingSummary({ experiment: inputs.experiment, seed: inputs.seed, status, reason, seconds, isolation: level, outputs: config.outputs }),
+  );
+  return collected !== undefined ? { trainingOutputs: collected } : {};
 }
 
 /** Validates the raw inputs; InputError naming every bad one. */

@@ -5,8 +5,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { failedBaselineRun, failureHint, slowBaseline, tailLines } from "../core/advice.js";
 import { CONFIG_PATH, type Config, parseConfig } from "../core/config.js";
 import { type LedgerEvent, type NewEventInput, stamp } from "../core/events.js";
+import { isolationOfRuns } from "../core/isolation.js";
 import { campaignBranch } from "../core/names.js";
 import { plan } from "../core/planner.js";
 import { type CampaignSummary, renderMarkdown, renderTerminalChart, renderTerminalSummary, summarize } from "../core/report.js";
@@ -16,12 +18,14 @@ import { BranchConflict, ConfigError, LedgerError, RepoStateError } from "../err
 import { drive } from "../local/driver.js";
 import { LocalExecutor } from "../local/executor.js";
 import { LocalFleet } from "../local/fleet.js";
-import { dirtyFiles, GitRepoHost, headCommit } from "../local/git.js";
+import { GitRepoHost, headCommit } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { acquireLock } from "../local/lock.js";
 import { campaignDir, listCampaigns, nextCampaignId, reportFile } from "../local/paths.js";
 import { createProposer } from "../proposers/index.js";
+import { runEnvironment } from "../runner/env.js";
 import { cliLogger, type Output, Progress } from "./output.js";
+import { checkInputs, checkWorkingTree } from "./preflight.js";
 
 /** Settings a user may override on the command line for one campaign. */
 export interface Overrides {
@@ -51,13 +55,13 @@ export interface CampaignOutcome {
   summary: CampaignSummary;
   reportPath: string;
   interrupted: boolean;
+  /** What the runs' isolation was, in words (docs/security.md). */
+  isolation: string;
 }
 
-/** Environment variables never handed to an experiment: the experiment needs none of them. */
-const SECRET_ENV = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_.*|NPM_TOKEN)$/;
-
-export function experimentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !SECRET_ENV.test(k)));
+/** The isolation of a campaign's runs in plain words (see isolationOfRuns). */
+export function isolationText(events: readonly LedgerEvent[]): string {
+  return isolationOfRuns(events.flatMap((e) => (e.type === "run_finished" ? [e] : [])));
 }
 
 /** Reads and validates the configuration file, with command-line overrides applied. */
@@ -164,6 +168,7 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
     if (repaired) log.warn("the ledger's last line was torn by a kill; it was moved aside", { backup: repaired.backup, line: repaired.line });
     const { events } = await ledger.assertReadable();
     if (events.length === 0) throw new LedgerError(`campaign ${id} has an empty ledger; start a new campaign instead`, ledger.file);
+    await checkInputs(root, fold(events).config);
     const change = budgetChange(opts.overrides);
     const resumed = await ledger.append(resumeEvents(id, events, change, new Date()), fold(events).lastSeq);
     const changed = Object.entries(change).map(([k, v]) => `${k}: ${v}`);
@@ -176,12 +181,8 @@ async function openCampaign(opts: CampaignOptions, log: ReturnType<typeof cliLog
   const { raw, config, file } = await loadConfig(root, opts.configPath, opts.overrides);
   const problems = await repositoryProblems(root, config);
   if (problems.length) throw new ConfigError(`${file} does not fit this repository:\n${problems.map((p) => `  - ${p}`).join("\n")}`, problems, file);
-  const dirty = await dirtyFiles(root);
-  if (dirty.length) {
-    throw new RepoStateError(
-      `the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", ..." : ""}); experiments start from the last commit, so commit or stash them first`,
-    );
-  }
+  await checkWorkingTree(root, config, log);
+  await checkInputs(root, config);
   const unfinished: string[] = [];
   for (const id of await listCampaigns(root)) {
     const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
@@ -262,7 +263,7 @@ async function driveLocally(
   const config = fold(events).config;
   const deps = {
     repo: new GitRepoHost(root),
-    executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: experimentEnv(process.env) })),
+    executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: runEnvironment(process.env, config.run_env) })),
     proposer: createProposer(config, { env: process.env, logger: log }),
     ledger,
     logger: log,
@@ -276,7 +277,8 @@ async function driveLocally(
     progress.stop();
   }
   const reportPath = await writeReport(root, id, result.state);
-  return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted };
+  const isolation = isolationText((await ledger.read()).events);
+  return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted, isolation };
 }
 
 /** What `autoresearch confirm` needs. */
@@ -337,8 +339,9 @@ export async function writeReport(root: string, id: string, state: CampaignState
     traceLink: (n) => `traces/${n}.md`,
     reproduce: `git checkout ${campaignBranch(id)}\n${state.config.run}${state.config.eval ? `\n${state.config.eval}` : ""}`,
   });
+  const { events } = await (await FileLedgerStore.forCampaign(root, id)).read();
   const path = reportFile(root, id);
-  await writeFile(path, md);
+  await writeFile(path, `${md.trimEnd()}\n\n## Isolation\n\nRuns: ${isolationText(events)}. See docs/security.md.\n`);
   return path;
 }
 
@@ -354,19 +357,26 @@ export function finalText(outcome: CampaignOutcome, root: string, out: Output): 
     `Report:          ${relativeOrAbs(outcome.reportPath)}`,
     `Campaign branch: ${campaignBranch(state.campaign)} in ${relativeOrAbs(root) || "."} (git log ${campaignBranch(state.campaign)})`,
     `Ledger:          ${relativeOrAbs(join(campaignDir(root, state.campaign), "events.jsonl"))}`,
+    `Isolation:       ${outcome.isolation}`,
   ];
   lines.push(...baselineFailureTail(state));
+  const slow = slowBaseline(state);
+  if (slow) lines.push("", `Warning: ${slow.message}`);
   if (outcome.interrupted) lines.push("", `Interrupted. Continue with: autoresearch run --resume --campaign ${state.campaign}`);
   return lines.join("\n");
 }
 
-/** When the baseline failed, its output is what the user needs to fix the command; otherwise it is only in the ledger. */
+/** When the baseline failed, its output and a hint are what the user needs to fix the command; otherwise they are only in the ledger. */
 function baselineFailureTail(state: CampaignState): string[] {
-  if (!state.stopped?.reason.startsWith("the baseline failed")) return [];
-  const run = state.experiments[0]?.runs.filter((r) => r.status !== "ok" && r.status !== "running" && r.tail.trim() !== "").at(-1);
+  const run = failedBaselineRun(state);
   if (!run) return [];
-  const lines = run.tail.trimEnd().split("\n").slice(-15);
-  return ["", `Output of the failed baseline run (seed ${run.seed}, last ${lines.length} lines):`, ...lines.map((l) => `  ${l}`)];
+  const lines = tailLines(run.tail);
+  const hint = failureHint(run, { run: state.config.run, timeBox: state.config.budget.experiment_timeout, metric: state.config.metric.name });
+  return [
+    "",
+    ...(lines.length ? [`Output of the failed baseline run (seed ${run.seed}, last ${lines.length} lines):`, ...lines.map((l) => `  ${l}`)] : []),
+    ...(hint ? ["", `Hint: ${hint}`] : []),
+  ];
 }
 
 function relativeOrAbs(p: string): string {

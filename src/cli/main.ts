@@ -8,14 +8,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CONFIG_PATH, parseConfigText } from "../core/config.js";
-import { renderMarkdown, summarize } from "../core/report.js";
+import { summarize } from "../core/report.js";
 import { fold } from "../core/state.js";
 import { ConfigError, isUserError, RepoStateError } from "../errors.js";
 import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
+import { missingInputs } from "../runner/inputs.js";
 import { type CampaignOutcome, confirmCampaign, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
-import { githubNextSteps, init, initGithub, TODO_PLACEHOLDER } from "./init.js";
+import { initOptionsOf, runInit } from "./init/command.js";
+import { checkSchedule, githubNextSteps, initGithub, initSchedule, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -186,36 +188,58 @@ export function buildProgram(state: { code: number }): Command {
 
   program
     .command("init")
-    .description(`write a commented ${CONFIG_PATH} for this repository, guessing what it can`)
+    .description(`write ${CONFIG_PATH} for this repository: it looks before it asks (and, with --run-once, runs the command once)`)
+    .option("-y, --yes", "ask nothing: take the best guess for every answer not given as a flag")
+    .option("--run-once", "run the command once (in a clean checkout, within the time box) to find the metric and time it")
+    .option("--no-run-once", "do not run the command (no question either)")
+    .option("--run <command>", "the experiment command")
+    .option("--eval <command>", 'the evaluation command ("" for none)')
+    .option("--editable <globs>", "the files the proposer may change, separated by commas")
+    .option("--metric <name>", "the metric: its name, or the label printed before it")
+    .option("--goal <goal>", "minimize or maximize")
+    .option("--pattern <regex>", "a regular expression with one group around the metric's number")
+    .option("--timeout <duration>", 'the time box of one run (e.g. "90s", "5m"); also the time box of --run-once')
+    .option("--inputs <paths>", 'files git does not track that every run needs, separated by commas ("" for none)')
+    .option("--knobs <list>", 'what mutate may tune, separated by commas (e.g. "LR,AdamW(lr)")')
+    .option("--exclude <list>", "knobs mutate must never change, separated by commas")
+    .option("--proposer <kind>", "mutate or claude")
+    .option("--claude", "with ANTHROPIC_API_KEY set: let Claude draft the configuration and instructions, shown for approval")
     .option("--force", "overwrite an existing configuration (and, with --github, workflow)")
     .option("--github", "also write the experiment workflow .github/workflows/autoresearch.yml (GitHub-hosted runners)")
     .option("--gpu", "with --github: the workflow for self-hosted GPU runners")
     .option("--strict", "with --github: the two-job workflow (training and evaluation on separate runners)")
     .option("--outputs <paths>", "with --strict: the files training writes and evaluation reads, separated by commas")
+    .option("--schedule <cron>", 'with --github: also write a workflow that asks the App to start a campaign on this schedule (UTC cron, e.g. "0 2 * * *")')
     .action(async (flags) => {
       const root = await findRoot();
       if (flags.gpu && flags.strict) throw new ConfigError("--gpu and --strict are different workflows; choose one");
-      if ((flags.gpu || flags.strict || flags.outputs) && !flags.github) throw new ConfigError("--gpu, --strict and --outputs go with --github");
+      if ((flags.gpu || flags.strict || flags.outputs || flags.schedule) && !flags.github)
+        throw new ConfigError("--gpu, --strict, --outputs and --schedule go with --github");
       if (flags.outputs && !flags.strict) throw new ConfigError("--outputs goes with --strict");
+      // Checked before anything is written.
+      if (flags.schedule) checkSchedule(String(flags.schedule));
       if (flags.github) {
         const outputs = flags.outputs
           ? String(flags.outputs)
               .split(",")
               .map((o: string) => o.trim())
           : undefined;
-        const g = await initGithub(root, { kind: flags.strict ? "strict" : flags.gpu ? "gpu" : "hosted", force: Boolean(flags.force), outputs });
+        const g = await initGithub(root, {
+          kind: flags.strict ? "strict" : flags.gpu ? "gpu" : "hosted",
+          force: Boolean(flags.force),
+          outputs,
+          init: initOptionsOf(flags, { stdout: process.stdout, stdin: process.stdin }),
+        });
         process.stdout.write(g.config.written ? `Wrote ${g.config.path}\n` : `Kept ${g.config.path} (--force rewrites it)\n`);
         process.stdout.write(`Wrote ${g.workflow.path} (timeout-minutes ${g.workflow.timeoutMinutes}, runners ${JSON.stringify(g.workflow.runsOn)})\n`);
+        if (flags.schedule) {
+          const path = await initSchedule(root, String(flags.schedule), Boolean(flags.force));
+          process.stdout.write(`Wrote ${path} (a campaign at ${JSON.stringify(String(flags.schedule))} UTC, started by the autoresearch App)\n`);
+        }
         process.stdout.write(githubNextSteps(g));
         return;
       }
-      const r = await init(root, Boolean(flags.force));
-      process.stdout.write(`Wrote ${r.path}\n`);
-      process.stdout.write(
-        r.todo
-          ? "Fill in the lines marked TODO, then check it with `autoresearch validate`.\n"
-          : "Check it with `autoresearch validate`, commit it, then run `autoresearch run`.\n",
-      );
+      state.code = await runInit(root, flags);
     });
 
   program
@@ -236,6 +260,9 @@ export function buildProgram(state: { code: number }): Command {
       try {
         const config = parseConfigText(text, path);
         if (inRepo) problems.push(...(await repositoryProblems(root, config)));
+        if (inRepo)
+          for (const missing of await missingInputs(root, config.inputs))
+            problems.push(`inputs: ${JSON.stringify(missing)} matches nothing in the repository folder; every run needs it`);
         if (TODO_PLACEHOLDER.test(text)) problems.push("the file still has TODO placeholders from `autoresearch init`");
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
@@ -274,7 +301,7 @@ export function buildProgram(state: { code: number }): Command {
       else if (flags.out) {
         await writeFile(resolve(flags.out), await readFile(reportFile(root, id), "utf8"));
         process.stdout.write(`Wrote ${resolve(flags.out)}\n`);
-      } else process.stdout.write(renderMarkdown(s, { traceLink: (n) => `traces/${n}.md` }));
+      } else process.stdout.write(await readFile(path, "utf8"));
     });
 
   return program;

@@ -3,6 +3,7 @@
  * stdout for the machine-readable line), a logger for the engine, and the live progress display.
  */
 import { createLogUpdate } from "log-update";
+import { slowBaseline } from "../core/advice.js";
 import type { LedgerEvent } from "../core/events.js";
 import { formatMetric, renderProgressLine } from "../core/report.js";
 import { type CampaignState, currentMetrics } from "../core/state.js";
@@ -106,9 +107,12 @@ export class Progress {
   update(state: CampaignState, running: RunningRun[], ev?: LedgerEvent): void {
     this.last = { state, running };
     const text = ev ? describeEvent(state, ev) : undefined;
-    if (text) {
+    // Said once, as soon as the baseline is measured: the time box is wrong for every experiment to come.
+    const slow = ev?.type === "experiment_judged" && ev.experiment === 0 ? slowBaseline(state) : undefined;
+    if (text || slow) {
       if (this.out.interactive) this.live.clear();
-      this.out.say(`  ${text}`);
+      if (text) this.out.say(`  ${text}`);
+      if (slow) this.out.say(`warning: ${slow.message}`);
     }
     this.redraw();
   }

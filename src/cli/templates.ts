@@ -58,9 +58,7 @@ export interface WorkflowParams {
   experimentTimeoutSeconds: number;
   /** `runner.runs_on`: the default runner labels of the dispatch input; the template's own when absent. */
   runsOn?: string[];
-  /** strict only: the `run` command of the configuration. */
-  run?: string;
-  /** strict only: the paths training writes and evaluation reads. */
+  /** strict only: the globs of what training writes and evaluation reads (else the configuration's `outputs`). */
   outputs?: string[];
 }
 
@@ -69,9 +67,19 @@ const yamlSingle = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** Rewrites the value of every line marked `# autoresearch:<marker>`; the template must have at least one. */
 function setMarked(text: string, marker: string, value: string): string {
-  const re = new RegExp(`^(\\s*[\\w-]+: ).*( # autoresearch:${marker})$`, "gm");
+  // "key: value", or a list item "- key: value" (a schedule's cron).
+  const re = new RegExp(`^(\\s*(?:- )?[\\w-]+: ).*( # autoresearch:${marker})$`, "gm");
   if (!re.test(text)) throw new Error(`workflow template: no line marked autoresearch:${marker}`);
   return text.replace(re, (_m, head: string, tail: string) => `${head}${value}${tail}`);
+}
+
+/** The workflow that starts a campaign on a schedule (a repository_dispatch to the App). */
+export const SCHEDULE_TEMPLATE_FILE = "autoresearch-schedule.yml";
+
+/** The schedule workflow with the cron expression filled in (pure; the expression is checked by the caller). */
+export function renderScheduleWorkflow(cron: string, template = readFileSync(join(templatesDir(), SCHEDULE_TEMPLATE_FILE), "utf8")): string {
+  if (/["\\\r\n]/.test(cron)) throw new ConfigError(`--schedule ${JSON.stringify(cron)}: a cron expression has no quotes, backslashes or line breaks`);
+  return setMarked(template, "cron", JSON.stringify(cron.trim()));
 }
 
 /** Refuses text that Actions would evaluate as an expression or that would break the YAML line. */
@@ -90,8 +98,6 @@ export function renderWorkflow(kind: WorkflowKind, p: WorkflowParams, template =
   if (kind === "strict") {
     text = setMarked(text, "train-timeout-minutes", minutes);
     text = setMarked(text, "evaluate-timeout-minutes", minutes);
-    text = setMarked(text, "time-box", JSON.stringify(String(Math.ceil(p.experimentTimeoutSeconds))));
-    if (p.run !== undefined) text = setMarked(text, "run", literal("run", p.run));
     const blank = p.outputs?.find((o) => o === "" || /\s/.test(o));
     if (blank !== undefined) throw new ConfigError(`training output ${JSON.stringify(blank)}: paths are separated by spaces, so they cannot hold one`);
     if (p.outputs && p.outputs.length > 0) text = setMarked(text, "outputs", literal("the training outputs", p.outputs.join(" ")));

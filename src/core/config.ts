@@ -2,9 +2,11 @@
  * The campaign configuration (`.github/autoresearch.yml`): one strict zod schema, the single
  * source for validation, defaults and the committed JSON Schema (`schema/autoresearch.schema.json`).
  */
+import { CronExpressionParser } from "cron-parser";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { runEnvEntryProblem } from "../runner/env.js";
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
 
@@ -137,10 +139,28 @@ export type ModelPrice = z.output<typeof ModelPriceSchema>;
 /** Proposer kinds that call a paid API: the planner reserves budget.max_cost_usd for each proposal. */
 export const SPENDING_PROPOSERS: ReadonlySet<string> = new Set(["claude"]);
 
+/** A knob in `proposer.knobs` / `proposer.exclude`: "NAME" or "Call(arg)" ("AdamW(lr=...)" is read as "AdamW(lr)"). */
+const KnobSpec = z
+  .string()
+  .min(1)
+  .regex(
+    /^\s*(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\(\s*[A-Za-z_$][\w$]*\s*(?:=\s*(?:\.\.\.)?\s*)?\)|[A-Za-z_$][\w$]*)\s*$/,
+    'expected a constant name such as "LEARNING_RATE" or a call argument such as "AdamW(lr)"',
+  );
+
 export const ProposerConfigSchema = z.strictObject({
   kind: z.enum(["mutate", "claude"]).default("mutate").describe("mutate: offline constant tuning; claude: an LLM agent."),
   model: z.string().min(1).optional().describe("claude only: the model id (default: claude-sonnet-5-5)."),
-  knobs: z.array(z.string().min(1)).default([]).describe("mutate only: constants to tune (default: every top-level numeric constant)."),
+  knobs: z
+    .array(KnobSpec)
+    .default([])
+    .describe(
+      'mutate only: what to tune. "NAME" is a top-level numeric constant (or, when there is none of that name, every numeric keyword argument NAME=...); "Call(arg)" is the numeric keyword or named argument arg of calls to Call, e.g. "AdamW(lr)". Default: every top-level numeric constant that does not look like a measurement or logging setting.',
+    ),
+  exclude: z
+    .array(KnobSpec)
+    .default([])
+    .describe("mutate only: knobs never to change, in the syntax of knobs (measurement and logging settings such as eval_iters, log_interval, seed)."),
   instructions: z.string().default("").describe("Appended to the campaign goal."),
   seed: z.number().int().default(1).describe("Seed of the proposer's randomness (mutate)."),
   thinking: z.boolean().default(true).describe("claude only: use extended thinking where the model supports it; the thinking is kept in the trace."),
@@ -160,6 +180,20 @@ export const ConfigSchema = z
     metric: MetricConfigSchema,
     run: z.string().min(1).describe("The experiment command, run with a time box in the repository root."),
     eval: z.string().min(1).optional().describe("Evaluation command, run after `run` with the locked files restored."),
+    inputs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Paths or globs (relative to the repository root) of files that git does not track and every run needs, e.g. data/ or input.txt; each run gets them read-only (small files copied, others linked).",
+      )
+      .superRefine((globs, ctx) => {
+        globs.forEach((g, i) => {
+          if (g.startsWith("/") || g.split("/").includes(".."))
+            ctx.addIssue({ code: "custom", path: [i], message: `path ${JSON.stringify(g)} must be relative and stay inside the repository` });
+          if (g === ".git" || g.startsWith(".git/") || g === ".autoresearch" || g.startsWith(".autoresearch/"))
+            ctx.addIssue({ code: "custom", path: [i], message: `path ${JSON.stringify(g)} is not an input a run may read` });
+        });
+      }),
     editable: z
       .array(z.string().min(1))
       .min(1)
@@ -172,11 +206,50 @@ export const ConfigSchema = z
             ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} reaches .github/**, which is never editable` });
         });
       }),
+    outputs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Globs of the files training writes that eval may read (data only: model weights, predictions). Eval runs in a fresh tree of the parent commit's files plus these; nothing else the run left reaches it.",
+      )
+      .superRefine((globs, ctx) => {
+        globs.forEach((g, i) => {
+          if (g.startsWith("/") || g.split("/").includes(".."))
+            ctx.addIssue({ code: "custom", path: [i], message: `glob ${JSON.stringify(g)} must be relative and stay inside the repository` });
+        });
+      }),
+    run_env: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Environment variables passed to run and eval beyond the safe default (PATH, HOME, locale, toolchain locations): names, or prefixes ending in "*", e.g. [CUDA_VISIBLE_DEVICES, "NCCL_*"]. Credentials of autoresearch and the runner are refused.',
+      )
+      .superRefine((names, ctx) => {
+        names.forEach((n, i) => {
+          const problem = runEnvEntryProblem(n);
+          if (problem !== undefined) ctx.addIssue({ code: "custom", path: [i], message: problem });
+        });
+      }),
     budget: BudgetConfigSchema.default(BudgetConfigSchema.parse({})),
     accept: AcceptConfigSchema.default(AcceptConfigSchema.parse({})),
     proposer: ProposerConfigSchema.default(ProposerConfigSchema.parse({})),
     runner: RunnerConfigSchema.default(RunnerConfigSchema.parse({})),
-    schedule: z.string().optional().describe("GitHub only: a cron expression that starts a campaign."),
+    schedule: z
+      .string()
+      .optional()
+      .describe('GitHub only: a cron expression (UTC, five fields, e.g. "0 2 * * *") at which the App starts a campaign on its own.')
+      .superRefine((cron, ctx) => {
+        if (cron === undefined) return;
+        if (cron.trim().split(/\s+/).length !== 5) {
+          ctx.addIssue({ code: "custom", message: `expected five cron fields (minute hour day month weekday), got ${JSON.stringify(cron)}` });
+          return;
+        }
+        try {
+          CronExpressionParser.parse(cron, { tz: "UTC" });
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: `not a cron expression: ${(err as Error).message}` });
+        }
+      }),
     guards: z
       .array(GuardConfigSchema)
       .default([])

@@ -30,6 +30,10 @@ export type Edit = z.infer<typeof EditSchema>;
 export const RunStatusSchema = z.enum(["ok", "crash", "timeout", "no_metric", "non_finite", "rejected", "cancelled", "lost"]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
+/** How far a run was kept from the machine (src/runner/isolation.ts says what each level holds). */
+export const IsolationLevelSchema = z.enum(["sandbox", "user", "process", "none"]);
+export type IsolationLevel = z.infer<typeof IsolationLevelSchema>;
+
 export const UsageSchema = z.strictObject({
   input_tokens: z.number().int().min(0).default(0),
   output_tokens: z.number().int().min(0).default(0),
@@ -145,7 +149,15 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     commit: z.string(),
     seed: z.number().int(),
     lease_until: LeaseSchema,
-    dispatch: z.string().optional().describe("How the executor names the dispatched run (GitHub: the workflow run id), when known."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("runs_dispatched"),
+    experiment: z.number().int().min(0),
+    commit: z.string(),
+    seeds: z.array(z.number().int()).describe("The seeds the dispatch runs (one job each)."),
+    run_id: z.number().int().describe("The workflow run GitHub made for the dispatch: its result is read for these seeds only."),
+    url: z.string().optional(),
   }),
   z.strictObject({
     ...base,
@@ -160,6 +172,8 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
     guards: GuardValuesSchema.optional(),
+    url: z.string().optional().describe("Where the run can be seen (GitHub: the workflow run's page), when known."),
+    isolation: IsolationLevelSchema.optional().describe("The isolation the run had; absent in ledgers written before it was recorded."),
   }),
   z.strictObject({
     ...base,
@@ -267,6 +281,14 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     type: z.literal("instructions_added"),
     text: z.string().describe("More instructions for the proposer, from a maintainer (data, not rules)."),
     by: z.string().default("").describe("Who added them."),
+    comment_id: z.number().int().optional().describe("The comment that gave them (GitHub), so a redelivered comment adds nothing."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("published"),
+    channel: z.enum(["status_comment", "pull_request"]).describe("What was published: the status comment on the tracking issue, or the pull request."),
+    id: z.number().int().describe("The comment id, or the pull request number."),
+    url: z.string(),
   }),
   z.strictObject({
     ...base,

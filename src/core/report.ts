@@ -5,6 +5,8 @@
  */
 import * as asciichart from "asciichart";
 import pc from "picocolors";
+import { failedBaselineRun, failureHint, slowBaseline, tailLines } from "./advice.js";
+import { type AxisScale, chooseScale, drawAt } from "./scale.js";
 import { bestExperiment, type CampaignState, currentMetrics, currentRuns, type ExperimentState, tally } from "./state.js";
 import { mean, stdev } from "./stats.js";
 
@@ -79,17 +81,39 @@ function seconds(from: string, to: string): number {
   return Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0;
 }
 
-/** Improvement in percent of `baseline`, positive when `value` is better (direction-aware). */
-function improvementPct(baseline: number | null, value: number | null, goal: "minimize" | "maximize"): number | null {
-  if (baseline === null || value === null || baseline === 0) return null;
-  const better = goal === "minimize" ? baseline - value : value - baseline;
-  return (better / Math.abs(baseline)) * 100;
+/** Beyond this many percent (a value more than 11 times its base) a percentage says nothing a reader can use. */
+export const MAX_MEANINGFUL_PCT = 1000;
+
+/**
+ * Signed relative change in percent (`value` vs `baseline`), as people read "-23.4%" for a loss;
+ * null where a percentage would mean nothing: a base of 0, values on both sides of 0 (a base
+ * near zero), a non-finite value, or a change beyond MAX_MEANINGFUL_PCT (a diverged run). Reports
+ * show the absolute difference instead.
+ */
+export function changePct(baseline: number | null, value: number | null): number | null {
+  if (baseline === null || value === null || baseline === 0 || !Number.isFinite(baseline) || !Number.isFinite(value)) return null;
+  if (value !== 0 && Math.sign(value) !== Math.sign(baseline)) return null;
+  const pct = ((value - baseline) / Math.abs(baseline)) * 100;
+  return Number.isFinite(pct) && Math.abs(pct) <= MAX_MEANINGFUL_PCT ? pct : null;
 }
 
-/** Signed relative change in percent (`value` vs `baseline`), as people read "-23.4%" for a loss. */
-function changePct(baseline: number | null, value: number | null): number | null {
-  if (baseline === null || value === null || baseline === 0) return null;
-  return ((value - baseline) / Math.abs(baseline)) * 100;
+/** Improvement in percent of `baseline`, positive when `value` is better (direction-aware); null where {@link changePct} is. */
+function improvementPct(baseline: number | null, value: number | null, goal: "minimize" | "maximize"): number | null {
+  const pct = changePct(baseline, value);
+  return pct === null ? null : goal === "minimize" ? -pct : pct;
+}
+
+/** The change from `base` to `value` in one short text: the percentage where it means something, else the signed difference. */
+export function formatChange(base: number | null, value: number | null): string {
+  const pct = changePct(base, value);
+  if (pct !== null) return formatPct(pct);
+  return base === null || value === null ? "n/a" : formatDelta(value - base);
+}
+
+/** The difference and, where it means something, the percentage: "+0.02 (+1.2%)", or "+1.9e259". */
+export function formatDeltaWithPct(delta: number | null, pct: number | null): string {
+  if (delta === null) return "";
+  return pct === null ? formatDelta(delta) : `${formatDelta(delta)} (${formatPct(pct)})`;
 }
 
 /** The numbers every report shows, computed from the state alone. */
@@ -159,13 +183,22 @@ function confirmationSummary(state: CampaignState): CampaignSummary["confirmatio
 export function changeHeadline(state: CampaignState): string {
   const s = summarize(state);
   const c = s.confirmation;
-  const own = `${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatPct(changePct(s.baseline, s.best))}`;
+  const own = `${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatChange(s.baseline, s.best)}`;
   if (c?.status !== "done") return `${own})`;
   if (!c.confirmed) return `${own}, not confirmed)`;
   const [lo, hi] = c.interval_pct ?? [Number.NaN, Number.NaN];
   const [near, far] = Math.abs(lo) <= Math.abs(hi) ? [lo, hi] : [hi, lo];
-  const interval = c.interval_pct ? `, confidence interval ${formatPct(near, 0)} to ${formatPct(far, 0)}` : "";
-  return `${formatMetric(c.base)} -> ${formatMetric(c.best)} (${formatPct(c.change_pct)}${interval}, confirmed on ${c.pairs} paired seeds)`;
+  // The interval is in percent: shown only beside a percentage.
+  const interval = c.interval_pct && confirmedChange(c).endsWith("%") ? `, confidence interval ${formatPct(near, 0)} to ${formatPct(far, 0)}` : "";
+  return `${formatMetric(c.base)} -> ${formatMetric(c.best)} (${confirmedChange(c)}${interval}, confirmed on ${c.pairs} paired seeds)`;
+}
+
+/**
+ * The confirmed change as text: its percentage (geometric on the log scale, so it may differ from
+ * the means' ratio) where a percentage of the base means something, else the signed difference.
+ */
+function confirmedChange(c: { base: number | null; best: number | null; change_pct: number | null }): string {
+  return c.change_pct !== null && Number.isFinite(c.change_pct) && changePct(c.base, c.best) !== null ? formatPct(c.change_pct) : formatChange(c.base, c.best);
 }
 
 /** How an experiment ended, as reports name it. */
@@ -391,42 +424,53 @@ function plainNumber(n: number): string {
     .replace(/\.$/, "");
 }
 
-/** A padded [min, max] around the values, never empty. */
-function paddedRange(values: readonly number[]): [number, number] {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
-  const span = hi - lo;
-  const pad = span > 0 ? span * 0.1 : Math.abs(lo) > 0 ? Math.abs(lo) * 0.05 : 1;
-  lo -= pad;
-  hi += pad;
-  return [lo, hi];
+/** What the caption of a chart says about its axis: log scale, clipped outliers. */
+function axisNotes(scale: AxisScale, points: readonly ChartPoint[], name: string): string[] {
+  const notes: string[] = [];
+  if (scale.kind === "log") notes.push(`The ${name} axis is logarithmic: the values span orders of magnitude.`);
+  if (scale.clipped.length > 0) {
+    const shown = scale.clipped.slice(0, 5).map((c) => `#${points[c.index]?.experiment ?? "?"} (${formatMetric(c.value)})`);
+    const more = scale.clipped.length > 5 ? ` and ${scale.clipped.length - 5} more` : "";
+    notes.push(`Off the scale, drawn at the edge of the axis: ${shown.join(", ")}${more}.`);
+  }
+  return notes;
 }
 
 /**
  * The Mermaid `xychart-beta` block: x = experiment numbers, first line = each experiment's mean
  * metric, second line = best so far. Mermaid lines cannot have gaps, so a failed experiment is
- * drawn at the best-so-far value it was judged against (the caption says so). Empty string when
- * nothing has been measured.
+ * drawn at the best-so-far value it was judged against (the caption says so). The y axis comes
+ * from {@link chooseScale}: far outliers at its edge, log10 values when they span orders of
+ * magnitude (the axis title and caption say so). Empty string when nothing has been measured.
  */
 export function renderMermaidChart(state: CampaignState): string {
   const points = chartPoints(state).filter((p) => p.best !== null || p.metric !== null);
   if (points.length === 0) return "";
   const metric = points.map((p) => p.metric ?? p.best ?? 0);
   const best = points.map((p) => p.best ?? p.metric ?? 0);
-  const [lo, hi] = paddedRange([...metric, ...best]);
+  const scale = chooseScale(
+    points.map((p) => p.metric),
+    best,
+  );
   const name = state.config.metric.name;
+  const y = (v: number) => (scale.kind === "log" ? drawAt(scale, v) : scale.fromAxis(drawAt(scale, v)));
+  const [lo, hi] = scale.kind === "log" ? [scale.lo, scale.hi] : [scale.fromAxis(scale.lo), scale.fromAxis(scale.hi)];
   const failed = points.some((p) => p.metric === null);
+  const axisTitle = scale.kind === "log" ? `log10 ${name}` : name;
   return [
     "```mermaid",
     "xychart-beta",
     `  title "${name} per experiment"`,
     `  x-axis "experiment" [${points.map((p) => `"${p.experiment}"`).join(", ")}]`,
-    `  y-axis "${name}" ${plainNumber(lo)} --> ${plainNumber(hi)}`,
-    `  line [${metric.map(plainNumber).join(", ")}]`,
-    `  line [${best.map(plainNumber).join(", ")}]`,
+    `  y-axis "${axisTitle}" ${plainNumber(lo)} --> ${plainNumber(hi)}`,
+    `  line [${metric.map((v) => plainNumber(y(v))).join(", ")}]`,
+    `  line [${best.map((v) => plainNumber(y(v))).join(", ")}]`,
     "```",
     "",
-    `First line: each experiment's mean ${name}; second line: the best so far (${state.config.metric.goal}).${failed ? " Failed experiments are drawn at the best-so-far value." : ""}`,
+    [
+      `First line: each experiment's mean ${name}; second line: the best so far (${state.config.metric.goal}).${failed ? " Failed experiments are drawn at the best-so-far value." : ""}`,
+      ...axisNotes(scale, points, name),
+    ].join(" "),
   ].join("\n");
 }
 
@@ -455,7 +499,7 @@ function judgingLines(state: CampaignState, s: CampaignSummary): string[] {
     lines.push(
       c.confirmed
         ? `- **Confirmed:** ${tableCell(changeHeadline(state), 300)}: base and best run interleaved on fresh seeds; ${tableCell(c.reason, 300)}`
-        : `- **Not confirmed:** on fresh paired seeds, base and best gave ${formatMetric(c.base)} -> ${formatMetric(c.best)} (${formatPct(c.change_pct)}): ${tableCell(c.reason, 300)}. The number above is the campaign's own, not confirmed.`,
+        : `- **Not confirmed:** on fresh paired seeds, base and best gave ${formatMetric(c.base)} -> ${formatMetric(c.best)} (${confirmedChange(c)}): ${tableCell(c.reason, 300)}. The number above is the campaign's own, not confirmed.`,
     );
   else if (c?.status === "running") lines.push("- **Confirmation:** running (base and best, interleaved on fresh paired seeds)");
   else if (s.stopped !== null && s.best_commit !== state.baseCommit)
@@ -484,15 +528,18 @@ function judgingLines(state: CampaignState, s: CampaignSummary): string[] {
   return lines;
 }
 
-function summaryLines(state: CampaignState): string[] {
+/** The summary bullet list every report starts with (state, metric, experiments, budget, best commit). */
+export function summaryLines(state: CampaignState): string[] {
   const s = summarize(state);
   const b = state.config.budget;
   const delta = s.baseline !== null && s.best !== null ? s.best - s.baseline : null;
   const stateText = s.stopped !== null ? `stopped: ${tableCell(s.stopped, 300)}` : s.in_flight > 0 ? "running" : "waiting";
-  const better = s.improvement_pct === null ? "" : s.improvement_pct > 0 ? ", better" : s.improvement_pct < 0 ? ", worse" : ", unchanged";
+  const gain = delta === null ? null : s.goal === "minimize" ? -delta : delta;
+  const better = gain === null ? "" : gain > 0 ? ", better" : gain < 0 ? ", worse" : ", unchanged";
+  const pct = changePct(s.baseline, s.best);
   return [
     `- **State:** ${stateText}`,
-    `- **${s.metric}** (${s.goal}): ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatDelta(delta)}, ${formatPct(changePct(s.baseline, s.best))}${better})`,
+    `- **${s.metric}** (${s.goal}): ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatDelta(delta)}${pct === null ? "" : `, ${formatPct(pct)}`}${better})`,
     `- **Experiments:** ${s.experiments} run, ${s.kept} kept, ${s.discarded} discarded, ${s.failed} failed, ${s.in_flight} in flight${s.unfinished ? `, ${s.unfinished} cut short by the stop` : ""} (${s.runs} runs)`,
     `- **Budget used:** ${s.experiments} of ${b.max_experiments} experiments, ${formatDuration(s.elapsed_s)} of ${b.max_hours}h, ${formatUsd(s.cost_usd)} of ${formatUsd(b.max_cost_usd)}`,
     `- **Best commit:** \`${tableCell(s.best_commit.slice(0, 12), 12).replace(/`/g, "")}\`${s.best_commit === state.baseCommit ? " (the base commit)" : ""}`,
@@ -500,17 +547,19 @@ function summaryLines(state: CampaignState): string[] {
   ];
 }
 
-const TABLE_HEAD = ["| # | title | metric | runs | delta | verdict | reason |", "|---:|---|---|---:|---|---|---|"];
+/** The head of the experiments table (see {@link tableRow}). */
+export const TABLE_HEAD = ["| # | title | metric | runs | delta | verdict | reason |", "|---:|---|---|---:|---|---|---|"];
 
 /** An experiment's title, or what stands in for it before (or without) a proposal. */
 function titleOf(e: ExperimentState): string {
   return e.title || (e.phase === "failed" ? "(no proposal)" : "(proposing)");
 }
 
-function tableRow(e: ExperimentState, state: CampaignState, link?: (n: number) => string): string {
+/** One experiment as a row of the experiments table; `link` makes its number a link (to its trace). */
+export function tableRow(e: ExperimentState, state: CampaignState, link?: (n: number) => string): string {
   const { delta, pct } = judgedDelta(e);
   const num = link && e.traceFile ? `[${e.experiment}](${link(e.experiment)})` : String(e.experiment);
-  const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(pct)})`;
+  const deltaText = formatDeltaWithPct(delta, pct);
   const verdict = e.supersededBy !== undefined ? `${outcome(e, state)}, superseded by #${e.supersededBy}` : outcome(e, state);
   return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${verdict} | ${tableCell(reasonOf(e), 160)} |`;
 }
@@ -519,7 +568,7 @@ function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: 
   const { delta, pct } = judgedDelta(e);
   const parts: string[] = [`### #${e.experiment}: ${tableCell(e.title, 150)}`, ""];
   parts.push(
-    `${formatDelta(delta)} (${formatPct(pct)}) vs ${formatMetric(e.verdict?.baselineMean ?? null)}${e.verdict?.pairs ? ` on ${e.verdict.pairs} paired seeds` : ""}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``,
+    `${formatDeltaWithPct(delta, pct) || "n/a"} vs ${formatMetric(e.verdict?.baselineMean ?? null)}${e.verdict?.pairs ? ` on ${e.verdict.pairs} paired seeds` : ""}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``,
     "",
   );
   if (e.supersededBy !== undefined) parts.push(`Superseded by #${e.supersededBy}, which replaced it as a whole (their changes conflict).`, "");
@@ -543,6 +592,22 @@ function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: 
     parts.push("</details>", "");
   } else if (link) {
     parts.push(`[Reasoning trace](${link})`, "");
+  }
+  return parts.join("\n");
+}
+
+/** Why the baseline failed, with its last output lines and the hint that fits; "" unless it failed. */
+export function baselineFailureSection(state: CampaignState): string {
+  const run = failedBaselineRun(state);
+  if (!run) return "";
+  const hint = failureHint(run, { run: state.config.run, timeBox: state.config.budget.experiment_timeout, metric: state.config.metric.name });
+  const parts = ["## Why the baseline failed", "", `Run with seed ${run.seed}: ${tableCell(`${run.status}${run.reason ? `: ${run.reason}` : ""}`, 300)}.`, ""];
+  if (hint) parts.push(`**Hint:** ${tableCell(hint, 600)}`, "");
+  const lines = tailLines(run.tail);
+  if (lines.length) {
+    const body = lines.join("\n");
+    const fence = fenceFor(body);
+    parts.push(`Last ${lines.length} lines of its output:`, "", `${fence}text`, body, fence, "");
   }
   return parts.join("\n");
 }
@@ -595,7 +660,10 @@ export function renderMarkdown(state: CampaignState, opts: MarkdownOptions = {})
     chart = "";
     notes.push("The chart was left out to keep the report within its size limit.");
   }
-  const fixed = bytes(head) + bytes(chart) + bytes(reproduce) + bytes(TABLE_HEAD.join("\n")) + 80 + NOTE_RESERVE;
+  const slow = slowBaseline(state);
+  const warning = slow ? `> [!WARNING]\n> ${tableCell(slow.message, 500)}\n` : "";
+  const failure = baselineFailureSection(state);
+  const fixed = bytes(head) + bytes(warning) + bytes(failure) + bytes(chart) + bytes(reproduce) + bytes(TABLE_HEAD.join("\n")) + 80 + NOTE_RESERVE;
   let budget = Math.max(0, maxBytes - fixed);
   const sizeOf = (xs: readonly string[]) => xs.reduce((a, x) => a + bytes(x) + 1, 0);
 
@@ -630,6 +698,8 @@ export function renderMarkdown(state: CampaignState, opts: MarkdownOptions = {})
   // Each part ends with a newline; parts are separated by a blank line.
   let md = [
     head,
+    warning,
+    failure,
     noteText(notes),
     chart ? `## ${tableCell(state.config.metric.name, 100)} per experiment\n\n${chart}\n` : "",
     `## Experiments\n\n${[...TABLE_HEAD, ...shownRows].join("\n")}\n`,
@@ -669,20 +739,21 @@ export interface TerminalOptions {
   color: boolean;
   /** Terminal width in columns (default 80). */
   width?: number;
-  /** Experiments in the table (default 10, the most recent). */
+  /** Recent experiments in the table (default 10); the baseline and every kept experiment are shown too. */
   rows?: number;
 }
 
 /**
- * The CLI's summary: baseline -> best with percent, counts, stop reason, and a table of the most
- * recent experiments (number, title, metric, delta, verdict).
+ * The CLI's summary: baseline -> best with percent, counts, stop reason, and a table of the
+ * baseline, every kept experiment and the most recent ones (number, title, metric, delta, verdict).
  */
 export function renderTerminalSummary(state: CampaignState, opts: TerminalOptions): string {
   const c = pc.createColors(opts.color);
   const width = Math.max(50, opts.width ?? 80);
   const s = summarize(state);
-  const pct = formatPct(changePct(s.baseline, s.best));
-  const good = s.improvement_pct !== null && s.improvement_pct > 0;
+  const pct = formatChange(s.baseline, s.best);
+  const delta = s.baseline !== null && s.best !== null ? s.best - s.baseline : null;
+  const good = delta !== null && (s.goal === "minimize" ? delta < 0 : delta > 0);
   const lines: string[] = [];
   const status = s.stopped !== null ? `stopped: ${plain(s.stopped)}` : s.in_flight > 0 ? "running" : "waiting";
   // Clip the plain text, then color it: clipping colored text could cut an escape sequence.
@@ -707,12 +778,19 @@ export function renderTerminalSummary(state: CampaignState, opts: TerminalOption
   const verdictW = 10;
   const titleW = Math.max(10, width - numW - metricW - deltaW - verdictW - 4);
   lines.push(c.dim(`${pad("#", numW, true)} ${pad("title", titleW)} ${pad("metric", metricW)} ${pad("delta", deltaW)} ${pad("verdict", verdictW)}`.trimEnd()));
-  const shown = state.experiments.filter((e): e is ExperimentState => e !== undefined).slice(-(opts.rows ?? 10));
+  const all = state.experiments.filter((e): e is ExperimentState => e !== undefined);
+  const recent = new Set(all.slice(-(opts.rows ?? 10)));
+  // The baseline and every kept experiment are always in the table: they are the campaign's result.
+  const shown = all.filter((e) => recent.has(e) || e.experiment === 0 || e.phase === "kept");
+  let previous = -1;
   for (const e of shown) {
+    const skipped = all.filter((x) => x.experiment > previous && x.experiment < e.experiment).length;
+    if (skipped > 0) lines.push(c.dim(`${pad("…", numW, true)} ${skipped} more experiment${skipped === 1 ? "" : "s"} (autoresearch report lists every one)`));
+    previous = e.experiment;
     const { delta, pct: p } = judgedDelta(e);
     const o = outcome(e, state);
     const paint = o === "kept" ? c.green : o === "failed" ? c.red : o === "discarded" ? c.dim : o === "baseline" ? c.cyan : c.yellow;
-    const deltaText = delta === null ? "" : `${formatDelta(delta)} (${formatPct(p)})`;
+    const deltaText = formatDeltaWithPct(delta, p);
     lines.push(
       `${pad(String(e.experiment), numW, true)} ${pad(plain(titleOf(e)), titleW)} ${pad(metricCell(e), metricW)} ${pad(deltaText, deltaW)} ${paint(o)}${e.supersededBy !== undefined ? c.dim(` (superseded by #${e.supersededBy})`) : ""}`,
     );
@@ -743,40 +821,49 @@ export function renderTerminalChart(state: CampaignState, opts: TerminalChartOpt
   let points = chartPoints(state);
   const firstValue = points.find((p) => p.metric !== null)?.metric ?? points.find((p) => p.best !== null)?.best ?? null;
   if (points.length === 0 || firstValue === null) return `(no ${name} measured yet)`;
+  const scale = chooseScale(
+    points.map((p) => p.metric),
+    points.map((p) => p.best),
+  );
   const metric: number[] = [];
   const best: number[] = [];
   let last = firstValue;
   for (const p of points) {
     last = p.metric ?? last;
-    metric.push(last);
-    best.push(p.best ?? last);
+    metric.push(drawAt(scale, last));
+    best.push(drawAt(scale, p.best ?? last));
   }
   const labelW = 10;
   const plotW = Math.max(1, width - labelW - 3);
   let m = metric;
   let b = best;
+  const all = points;
   if (points.length > plotW) {
     const idx = Array.from({ length: plotW }, (_, i) => Math.round((i * (points.length - 1)) / Math.max(1, plotW - 1)));
-    m = idx.map((i) => metric[i] ?? firstValue);
-    b = idx.map((i) => best[i] ?? firstValue);
+    m = idx.map((i) => metric[i] ?? scale.lo);
+    b = idx.map((i) => best[i] ?? scale.lo);
     points = idx.map((i) => points[i] ?? points[0]).filter((p): p is NonNullable<typeof p> => p !== undefined);
   }
-  // Plot offsets from the minimum so that huge values with a tiny spread keep their precision.
-  const [lo, hi] = paddedRange([...m, ...b]);
+  // Axis coordinates are small and finite whatever the values (see chooseScale); plot them as
+  // offsets from the bottom so that huge values with a tiny spread keep their precision.
+  const { lo, hi } = scale;
   const plot = asciichart.plot([m.map((v) => v - lo), b.map((v) => v - lo)], {
     height,
     min: 0,
     max: hi - lo,
     padding: " ".repeat(labelW),
-    format: (x: number) => pad(formatMetric(x + lo), labelW, true),
+    format: (x: number) => pad(formatMetric(scale.fromAxis(x + lo)), labelW, true),
     ...(opts.color ? { colors: [asciichart.blue, asciichart.green] } : {}),
   });
   const c = pc.createColors(opts.color ?? false);
   const first = points[0]?.experiment ?? 0;
   const lastN = points[points.length - 1]?.experiment ?? 0;
   const failed = points.some((p) => p.metric === null);
-  const legend = `${name} for experiments ${first}..${lastN}: ${c.blue("metric per experiment")}, ${c.green("best so far")}${failed ? "; failed experiments carry the previous value" : ""}`;
-  return `${plot}\n${" ".repeat(labelW + 1)}${legend}`;
+  const legend = `${name} for experiments ${first}..${lastN}${scale.kind === "log" ? " (log scale)" : ""}: ${c.blue("metric per experiment")}, ${c.green("best so far")}${failed ? "; failed experiments carry the previous value" : ""}`;
+  const notes = scale.clipped.length
+    ? [`${" ".repeat(labelW + 1)}${clip(plain(axisNotes({ ...scale, kind: "linear" }, all, name).join(" ")), Math.max(20, width - labelW - 1))}`]
+    : [];
+  return [plot, `${" ".repeat(labelW + 1)}${legend}`, ...notes].join("\n");
 }
 
 /** An experiment being run now, for the progress line. */
@@ -797,7 +884,7 @@ export function renderProgressLine(state: CampaignState, now: Date, running: rea
     `experiments ${s.experiments}/${state.config.budget.max_experiments}`,
     `kept ${s.kept}`,
     `failed ${s.failed}`,
-    `best ${s.metric} ${formatMetric(s.best)}${s.best !== null && s.baseline !== null ? ` (${formatPct(changePct(s.baseline, s.best))})` : ""}`,
+    `best ${s.metric} ${formatMetric(s.best)}${s.best !== null && s.baseline !== null ? ` (${formatChange(s.baseline, s.best)})` : ""}`,
   ].join(" · ");
   const MAX_SHOWN = 4;
   const list = running

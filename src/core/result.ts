@@ -3,7 +3,7 @@
  * Action as an artifact and read by the App. One strict zod schema shared by both sides.
  */
 import { z } from "zod";
-import { RunStatusSchema } from "./events.js";
+import { IsolationLevelSchema, RunStatusSchema } from "./events.js";
 
 /** Version of the result format; the App refuses versions it does not know. */
 export const RESULT_VERSION = 1;
@@ -60,8 +60,11 @@ export const ExperimentResultSchema = z
       .number()
       .min(0)
       .nullable()
-      .describe("Largest sampled sum of resident memory (RSS, host memory only) of the experiment's processes; null where not measurable."),
+      .describe(
+        "Largest sampled memory of the experiment's processes, shared pages counted once (proportional set size, host memory only); null where not measurable.",
+      ),
     action_version: z.string().describe("Version of autoresearch-bot that produced the result."),
+    isolation: IsolationLevelSchema.optional().describe("The isolation the run had (docs/security.md); absent when nothing ran."),
   })
   .describe("The result of one run of an experiment on a GitHub Actions runner (result.json).");
 
@@ -82,4 +85,37 @@ export function parseExperimentResult(text: string): ExperimentResult {
     throw new Error(`result.json is invalid: ${lines.join("; ")}`);
   }
   return r.data;
+}
+
+/** The line the Action prints, outside any fence, once it has uploaded the result. */
+export function uploadedLine(name: string, artifactId: number): string {
+  return `autoresearch: uploaded result ${name} as artifact ${artifactId}`;
+}
+
+/**
+ * The id of the result artifact that the evaluate job itself uploaded, read from that job's log;
+ * undefined when the log names none. This is how a reader tells the trusted result from an
+ * artifact that training uploaded under the same name (with a stolen runtime token): artifact
+ * names are unique within a workflow run, so whichever was uploaded first holds the name, and
+ * only the evaluate job's own log, which training cannot write, names the id of the one it
+ * uploaded. Lines inside a `::stop-commands::` fence (output of the evaluation) never count, and
+ * the runner's timestamp prefix is ignored.
+ */
+export function trustedArtifactId(jobLog: string, name: string): number | undefined {
+  let fence: string | null = null;
+  let found: number | undefined;
+  const prefix = `autoresearch: uploaded result ${name} as artifact `;
+  for (const raw of jobLog.split(/\r?\n/)) {
+    const line = raw.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, "");
+    if (fence !== null) {
+      if (line.trim() === `::${fence}::`) fence = null;
+      continue;
+    }
+    if (line.startsWith("::stop-commands::")) {
+      fence = line.slice("::stop-commands::".length).trim();
+      continue;
+    }
+    if (line.startsWith(prefix) && /^\d+$/.test(line.slice(prefix.length).trim())) found = Number(line.slice(prefix.length).trim());
+  }
+  return found;
 }

@@ -2,7 +2,17 @@
  * The campaign state, folded from ledger events. Pure: `fold(events)` is the only way state is made.
  */
 import { BudgetConfigSchema, type Config, formatIssues, parseConfig } from "./config.js";
-import { type CodeLines, type Edit, type GuardCheck, type LedgerEvent, type RunStatus, type Scale, type Usage, ZERO_USAGE } from "./events.js";
+import {
+  type CodeLines,
+  type Edit,
+  type GuardCheck,
+  type IsolationLevel,
+  type LedgerEvent,
+  type RunStatus,
+  type Scale,
+  type Usage,
+  ZERO_USAGE,
+} from "./events.js";
 
 export interface RunState {
   commit: string;
@@ -18,8 +28,12 @@ export interface RunState {
   leaseUntil?: string;
   /** How many times this seed of this commit was handed out while no result came back. */
   dispatches: number;
-  /** The executor's name for the run (GitHub: the workflow run id), when known. */
-  dispatch?: string;
+  /** Where the run can be seen (GitHub: the workflow run's page), once it reported. */
+  url?: string;
+  /** The workflow run it was dispatched in (GitHub), when the dispatch said. */
+  dispatch?: number;
+  /** The isolation the run had, once it reported (absent in older ledgers). */
+  isolation?: IsolationLevel;
   /** Guard metric values, by guard name (ok runs of a campaign with guards). */
   guards?: Record<string, number>;
 }
@@ -162,7 +176,7 @@ export interface CampaignState {
   config: Config;
   goal: string;
   /** Instructions maintainers added while the campaign ran, oldest first. */
-  instructions: { text: string; by: string; at: string }[];
+  instructions: { text: string; by: string; at: string; commentId?: number }[];
   source: string;
   baseCommit: string;
   startedAt: string;
@@ -192,6 +206,8 @@ export interface CampaignState {
   judging: JudgingState;
   /** The latest confirmation of the final number, when one was started or asked for. */
   confirmation?: ConfirmationState;
+  /** Where the campaign is shown on GitHub (none locally). */
+  published: { statusComment?: { id: number; url: string }; pullRequest?: { number: number; url: string } };
 }
 
 /** Runs of an experiment on its current commit (earlier commits of a rebased experiment excluded). */
@@ -252,7 +268,11 @@ function sameResult(r: RunState, ev: Extract<LedgerEvent, { type: "run_finished"
 
 /** Folds ledger events into the campaign state. Throws FoldError on an inconsistent ledger. */
 export function fold(events: readonly LedgerEvent[]): CampaignState {
-  const first = events[0];
+  return foldInto(initialState(events[0]), events.slice(1));
+}
+
+/** The state of a campaign that has only started (its first event). */
+function initialState(first: LedgerEvent | undefined): CampaignState {
   if (first?.type !== "campaign_started") throw new FoldError("the ledger does not start with campaign_started");
   const config = parseConfig(first.config, "the campaign's recorded configuration");
   const s: CampaignState = {
@@ -282,7 +302,16 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     runningSince: first.at,
     problems: [],
     judging: { scale: "linear", deterministic: false, reason: "" },
+    published: {},
   };
+  return s;
+}
+
+/**
+ * Applies events that follow `s` to it, in place, and returns it: a driver that holds the state
+ * applies only what is new (the same result as folding the whole ledger again).
+ */
+export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): CampaignState {
   const get = (n: number, ev: LedgerEvent): ExperimentState => {
     const e = s.experiments[n];
     if (!e) throw new FoldError(`event ${ev.seq} (${ev.type}) names experiment ${n}, which was never requested`);
@@ -300,7 +329,7 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
     e.reservedUsd = 0;
     s.costUsd += usage?.cost_usd ?? 0;
   };
-  for (const ev of events.slice(1)) {
+  for (const ev of events) {
     if (ev.seq <= s.lastSeq) throw new FoldError(`event sequence goes backwards at seq ${ev.seq}`);
     const previousAt = s.lastAt;
     s.lastSeq = ev.seq;
@@ -379,7 +408,7 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {
           // Handed out again (its lease passed): the same run, one more dispatch.
-          Object.assign(open, { startedAt: ev.at, leaseUntil: ev.lease_until, dispatches: open.dispatches + 1, dispatch: ev.dispatch ?? open.dispatch });
+          Object.assign(open, { startedAt: ev.at, leaseUntil: ev.lease_until, dispatches: open.dispatches + 1 });
           break;
         }
         e.runs.push({
@@ -393,8 +422,12 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
           startedAt: ev.at,
           dispatches: 1,
           ...(ev.lease_until !== undefined ? { leaseUntil: ev.lease_until } : {}),
-          ...(ev.dispatch !== undefined ? { dispatch: ev.dispatch } : {}),
         });
+        break;
+      }
+      case "runs_dispatched": {
+        const e = get(ev.experiment, ev);
+        for (const r of e.runs) if (r.commit === ev.commit && ev.seeds.includes(r.seed) && r.status === "running") r.dispatch = ev.run_id;
         break;
       }
       case "run_finished": {
@@ -406,6 +439,8 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
           reason: ev.reason,
           tail: ev.tail,
           ...(ev.guards ? { guards: ev.guards } : {}),
+          ...(ev.url === undefined ? {} : { url: ev.url }),
+          ...(ev.isolation === undefined ? {} : { isolation: ev.isolation }),
         };
         const open = e.runs.find((r) => r.commit === ev.commit && r.seed === ev.seed && r.status === "running");
         if (open) {
@@ -545,7 +580,13 @@ export function fold(events: readonly LedgerEvent[]): CampaignState {
         s.config = withBudget(s.config, ev.budget, ev.seq);
         break;
       case "instructions_added":
-        s.instructions.push({ text: ev.text, by: ev.by, at: ev.at });
+        // A redelivered comment adds nothing.
+        if (ev.comment_id !== undefined && s.instructions.some((i) => i.commentId === ev.comment_id)) break;
+        s.instructions.push({ text: ev.text, by: ev.by, at: ev.at, ...(ev.comment_id === undefined ? {} : { commentId: ev.comment_id }) });
+        break;
+      case "published":
+        if (ev.channel === "status_comment") s.published.statusComment = { id: ev.id, url: ev.url };
+        else s.published.pullRequest = { number: ev.id, url: ev.url };
         break;
       case "campaign_stopped":
         closeStretch(ev.at);

@@ -3,26 +3,61 @@ import jstatPkg from "jstat";
 
 const { jStat } = jstatPkg;
 
-/** Arithmetic mean; NaN for an empty list. */
+/** The largest magnitude in `xs` (0 for none): sums are taken on values divided by it, so they cannot overflow. */
+function scaleOf(xs: readonly number[]): number {
+  let m = 0;
+  for (const x of xs) if (Math.abs(x) > m) m = Math.abs(x);
+  return m;
+}
+
+/**
+ * Arithmetic mean; NaN for an empty list. Finite values give a finite mean, even near the limits
+ * of a double (two runs of -1e308 have the mean -1e308, not -Infinity).
+ */
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
+  const scale = scaleOf(xs);
+  if (scale === 0 || !Number.isFinite(scale)) {
+    let s = 0;
+    for (const x of xs) s += x;
+    return s / xs.length;
+  }
   let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
+  for (const x of xs) s += x / scale;
+  return (s / xs.length) * scale;
 }
 
-/** Sum of squared deviations from the mean (0 for fewer than 2 values). */
+/**
+ * Sum of squared deviations from the mean (0 for fewer than 2 values), computed on scaled values:
+ * Infinity only when the true sum exceeds the largest double.
+ */
 export function sumSquares(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
-  const m = mean(xs);
-  let s = 0;
-  for (const x of xs) s += (x - m) * (x - m);
-  return s;
+  const { ss, scale } = scaledSumSquares(xs);
+  return ss * scale * scale;
 }
 
-/** Sample standard deviation (n - 1); 0 for fewer than 2 values. */
+/** The sum of squares of (x - mean) / scale, and the scale: finite for finite values. */
+function scaledSumSquares(xs: readonly number[]): { ss: number; scale: number } {
+  const m = mean(xs);
+  // Deviations can be twice the largest magnitude: scale by the largest deviation instead.
+  let scale = 0;
+  for (const x of xs) if (Math.abs(x / 2 - m / 2) > scale) scale = Math.abs(x / 2 - m / 2);
+  if (scale === 0 || !Number.isFinite(scale)) return { ss: 0, scale: 0 };
+  let ss = 0;
+  for (const x of xs) {
+    const d = (x / 2 - m / 2) / scale;
+    ss += d * d;
+  }
+  // (x - m)^2 = 4 (x/2 - m/2)^2
+  return { ss: 4 * ss, scale };
+}
+
+/** Sample standard deviation (n - 1); 0 for fewer than 2 values; finite whenever it fits a double. */
 export function stdev(xs: readonly number[]): number {
-  return xs.length < 2 ? 0 : Math.sqrt(sumSquares(xs) / (xs.length - 1));
+  if (xs.length < 2) return 0;
+  const { ss, scale } = scaledSumSquares(xs);
+  return Math.sqrt(ss / (xs.length - 1)) * scale;
 }
 
 /** A pooled estimate of run-to-run noise: variance with its degrees of freedom. */

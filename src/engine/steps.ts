@@ -15,7 +15,7 @@ import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
 import { bestExperiment, type CampaignState, type ExperimentState } from "../core/state.js";
 import { editableFiles } from "../core/surface.js";
-import { EditError, ProposalInterrupted, ProposerError } from "../errors.js";
+import { BranchConflict, EditError, ProposalInterrupted, ProposerError } from "../errors.js";
 import type { CommitResult, Executor, LedgerStore, Logger, Proposal, Proposer, RepoHost, RunResult, RunSpec } from "../ports.js";
 
 /** How many times a proposer may retry after its edits were rejected. */
@@ -135,7 +135,15 @@ export async function proposeExperiment(s: CampaignState, cmd: Of<"propose">, de
         continue;
       }
       const branch = experimentBranch(s.campaign, cmd.experiment);
-      await deps.repo.setBranch(branch, result.commit, null);
+      try {
+        await deps.repo.setBranch(branch, result.commit, null);
+      } catch (err) {
+        // The branch of an earlier attempt at this experiment whose process died before the ledger
+        // recorded it (the ledger knows no commit for it): nobody refers to it, so it is replaced.
+        if (!(err instanceof BranchConflict) || err.actual === null || s.experiments[cmd.experiment]?.commit) throw err;
+        deps.logger.warn("replacing the branch of an abandoned attempt", { experiment: cmd.experiment, branch, was: err.actual });
+        await deps.repo.setBranch(branch, result.commit, err.actual);
+      }
       const traceFile = await deps.ledger.writeTrace(cmd.experiment, traceMarkdown(s, cmd.experiment, proposal, feedback));
       return [
         {
@@ -182,6 +190,8 @@ export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
     reason: r.reason,
     tail: r.tail,
     ...(r.guards ? { guards: r.guards } : {}),
+    ...(r.url === undefined ? {} : { url: r.url }),
+    ...(r.isolation !== undefined ? { isolation: r.isolation } : {}),
   };
 }
 
@@ -213,10 +223,23 @@ export function runSpecs(s: CampaignState, cmd: Of<"start_runs">): RunSpec[] {
   return cmd.seeds.map((seed) => ({ campaign: s.campaign, experiment: cmd.experiment, commit: cmd.commit, parent: cmd.parent, seed }));
 }
 
+/**
+ * Deletes a judged experiment's branch. One that someone moved elsewhere is not the campaign's to
+ * delete any more: it is left in place, with a warning (the verdict and the diff are in the ledger).
+ */
+async function removeExperimentBranch(branch: string, commit: string, deps: EngineDeps): Promise<void> {
+  try {
+    await deps.repo.deleteBranch(branch, commit);
+  } catch (err) {
+    if (!(err instanceof BranchConflict)) throw err;
+    deps.logger.warn("experiment branch moved by someone else; left in place", { branch, error: err.message });
+  }
+}
+
 /** Records a verdict: a keep moves the campaign branch; experiment branches are deleted (diffs stay in the ledger). */
 export async function applyVerdict(s: CampaignState, cmd: Of<"judge">, deps: EngineDeps): Promise<NewEventInput[]> {
   if (cmd.verdict === "keep" && cmd.experiment > 0) await deps.repo.setBranch(campaignBranch(s.campaign), cmd.commit, s.best.commit);
-  if (cmd.branch) await deps.repo.deleteBranch(cmd.branch, cmd.commit);
+  if (cmd.branch) await removeExperimentBranch(cmd.branch, cmd.commit, deps);
   return [
     {
       type: "experiment_judged",

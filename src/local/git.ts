@@ -7,9 +7,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { boundDiff } from "../core/diff.js";
 import { BranchConflict, EditError, GitError, RepoStateError, SurfaceViolation } from "../errors.js";
 import type { CommitOptions, CommitResult, MergeResult, RepoHost } from "../ports.js";
 import { STATE_DIR } from "./paths.js";
+
+export { boundDiff, MAX_DIFF_CHARS } from "../core/diff.js";
 
 /** Options of one git call. */
 export interface GitOptions {
@@ -18,9 +21,6 @@ export interface GitOptions {
   /** Extra environment variables (on top of the inherited ones). */
   env?: Record<string, string | undefined>;
 }
-
-/** Largest diff kept in a CommitResult (characters); the ledger and prompts stay bounded. */
-export const MAX_DIFF_CHARS = 20_000;
 
 /** Identity used for commits when the repository has none configured. */
 export const FALLBACK_IDENTITY = { name: "autoresearch", email: "autoresearch@localhost" } as const;
@@ -413,12 +413,4 @@ function sumNumstat(out: string): { added: number; removed: number } {
     if (m[2] !== "-") removed += Number(m[2]);
   }
   return { added, removed };
-}
-
-/** Cuts a diff at a line boundary below MAX_DIFF_CHARS and says how to see the rest. */
-export function boundDiff(diff: string, parent: string, commit: string, max = MAX_DIFF_CHARS): string {
-  if (diff.length <= max) return diff;
-  const cut = diff.lastIndexOf("\n", max);
-  const kept = diff.slice(0, cut > 0 ? cut : max);
-  return `${kept}\n[diff truncated: ${kept.length} of ${diff.length} characters shown; run \`git diff ${parent.slice(0, 12)} ${commit.slice(0, 12)}\` for all of it]\n`;
 }

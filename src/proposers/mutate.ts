@@ -1,6 +1,7 @@
 /**
- * The offline `mutate` proposer: a (1+1)-evolution strategy over the top-level numeric constants
- * of the editable files. Each proposal changes one or two knobs by a multiplicative log-normal
+ * The offline `mutate` proposer: a (1+1)-evolution strategy over the knobs of the editable files
+ * (top-level numeric constants, and the call arguments `proposer.knobs` lists; never those
+ * `proposer.exclude` lists). Each proposal changes one or two knobs by a multiplicative log-normal
  * step. Step sizes follow the 1/5 success rule per knob and the preferred direction follows the
  * last kept change (momentum). It holds no state: everything it knows is replayed from
  * `ctx.history` (each experiment's `meta.mutations` and outcome), so it survives restarts, and the
@@ -10,7 +11,7 @@
 import type { Edit } from "../core/events.js";
 import { ProposerError } from "../errors.js";
 import type { ExperimentSummary, Proposal, ProposalContext, Proposer } from "../ports.js";
-import { findKnobs, formatValue, type Knob, lineWithValue, parseLiteral, selectKnobs } from "./knobs.js";
+import { findAllKnobs, formatValue, type Knob, parseLiteral, selectKnobs } from "./knobs.js";
 import { createRng, type Rng } from "./rng.js";
 
 /** One knob change, as stored in `meta.mutations` and read back from the history. */
@@ -243,7 +244,7 @@ export function createMutateProposer(_opts: MutateOptions = {}): Proposer {
 /** The proposal for a context: pure and deterministic. */
 export function proposeMutation(ctx: ProposalContext): Proposal {
   const paths = Object.keys(ctx.files).sort();
-  const knobs = selectKnobs(findKnobs(ctx.files), ctx.config.proposer.knobs, paths);
+  const knobs = selectKnobs(findAllKnobs(ctx.files), ctx.config.proposer.knobs, paths, ctx.config.proposer.exclude ?? []);
   const stats = replayKnobStats(ctx.history);
   const tried = new Set<string>();
   for (const exp of [...ctx.history, ...ctx.inFlight]) for (const m of mutationsOf(exp.meta)) tried.add(triedKey(m));
@@ -283,8 +284,13 @@ export function proposeMutation(ctx: ProposalContext): Proposal {
   const mutations: Mutation[] = chosen.map((c) => ({ file: c.knob.file, name: c.knob.name, from: c.knob.value, to: c.draw.to }));
   const edits: Edit[] = [];
   for (const path of paths) {
+    // Two knobs may share a line (`AdamW(p, lr=3e-4, weight_decay=0.1)`): replace right to left.
     const changes = new Map<number, string>();
-    for (const c of chosen) if (c.knob.file === path) changes.set(c.knob.line - 1, lineWithValue(c.knob, c.draw.literal));
+    const here = chosen.filter((c) => c.knob.file === path).sort((a, b) => a.knob.line - b.knob.line || b.knob.column - a.knob.column);
+    for (const c of here) {
+      const text = changes.get(c.knob.line - 1) ?? c.knob.text;
+      changes.set(c.knob.line - 1, text.slice(0, c.knob.column) + c.draw.literal + text.slice(c.knob.column + c.knob.literal.length));
+    }
     if (changes.size > 0) edits.push(...lineEdits(path, ctx.files[path] ?? "", changes));
   }
 
@@ -318,7 +324,7 @@ function renderTrace(
   const out: string[] = [];
   out.push(`## mutate: experiment ${ctx.experiment}`, "");
   out.push(
-    `Tuning ${knobs.length} top-level constant${knobs.length === 1 ? "" : "s"} (${knobs.map(label).join(", ")}); ` +
+    `Tuning ${knobs.length} knob${knobs.length === 1 ? "" : "s"} (${knobs.map(label).join(", ")}); ` +
       `${chosen.length} changed this time (two at once with probability ${P_TWO_KNOBS}). Random seed \`${seedText}\`.`,
     "",
   );

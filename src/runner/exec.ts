@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import type { ProcessScope } from "./isolation.js";
 
 /** How to run one bounded command. */
 export interface ExecOptions {
@@ -22,6 +23,23 @@ export interface ExecOptions {
   tailBytes?: number;
   /** Aborting kills the process group like a timeout does, and marks the result cancelled. */
   signal?: AbortSignal;
+  /**
+   * What to spawn instead of `/bin/sh -c command` (a sandbox or user switch around it), and the
+   * scope that finds its processes beyond the process group (a cgroup, an environment marker).
+   */
+  launch?: { file: string; args: string[]; scope?: ProcessScope };
+  /**
+   * Seconds to wait for the processes to vanish after SIGKILL before giving up on them and
+   * reporting them in `stuck`. Default 10. A process in uninterruptible sleep (a hung driver)
+   * ignores SIGKILL until the kernel call returns, which may be never.
+   */
+  killDeadlineSeconds?: number;
+  /**
+   * Replaces the check for live processes of the run (the group and the scope): a test's probe.
+   * A process in uninterruptible sleep cannot be made in a test, so tests inject one that keeps
+   * reporting a pid alive.
+   */
+  livePids?: (real: () => number[]) => number[];
 }
 
 /** What a bounded command did. Failures are values: `runBounded` never throws. */
@@ -40,6 +58,8 @@ export interface ExecResult {
   tail: string;
   /** Why the shell could not be started (missing cwd, ...), when it could not. */
   spawnError?: string;
+  /** Processes of the run still alive `killDeadlineSeconds` after SIGKILL: they could not be killed. */
+  stuck?: number[];
 }
 
 /** Polling interval while waiting for a process group to disappear. */
@@ -51,8 +71,10 @@ const DRAIN_MS = 500;
  * Runs `command` with `/bin/sh -c` in a new process group and resolves once the shell and every
  * process left in its group are gone. On timeout or abort the group gets SIGTERM, then SIGKILL
  * after `graceSeconds`; processes left behind after a normal exit get the same treatment, so
- * nothing a run started outlives it (except processes that deliberately leave the group, e.g.
- * with `setsid`).
+ * nothing a run started outlives it. Processes that leave the group (`setsid`, a double fork) are
+ * found through `launch.scope` (a cgroup, an environment marker) and get the same signals. A
+ * process that is still alive `killDeadlineSeconds` after SIGKILL is given up on and reported in
+ * `stuck`, so a hung driver call cannot hang the caller.
  */
 export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
   const graceMs = Math.max(0, (opts.graceSeconds ?? 5) * 1000);
@@ -67,7 +89,7 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
   const tail = new TailBuffer(tailBytes);
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn("/bin/sh", ["-c", opts.command], {
+    child = spawn(opts.launch?.file ?? "/bin/sh", opts.launch?.args ?? ["-c", opts.command], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       // A new process group, so that one signal reaches every descendant.
@@ -86,6 +108,8 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
     let spawnError: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     let pollTimer: NodeJS.Timeout | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let stuck: number[] | undefined;
     let terminating = false;
     let exited = false;
     let finished = false;
@@ -105,6 +129,7 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
       });
     }
 
+    const scope = opts.launch?.scope;
     const signalGroup = (sig: NodeJS.Signals) => {
       if (pgid === undefined) return;
       try {
@@ -112,6 +137,25 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
       } catch {
         // ESRCH: the group is already gone.
       }
+      scope?.kill(sig);
+    };
+    const realLive = () => [...(pgid === undefined ? [] : groupPids(pgid)), ...(scope?.pids() ?? [])];
+    const livePids = () => (opts.livePids ? opts.livePids(realLive) : realLive());
+
+    /** SIGKILL now, and a last deadline for the processes to go: a hung one must not hang us. */
+    const kill = () => {
+      signalGroup("SIGKILL");
+      deadline ??= setTimeout(
+        () => {
+          const left = livePids();
+          if (left.length === 0) return;
+          stuck = [...new Set(left)].sort((a, b) => a - b);
+          clearTimeout(pollTimer);
+          if (!exited) exited = true;
+          finish();
+        },
+        Math.max(0, (opts.killDeadlineSeconds ?? 10) * 1000),
+      );
     };
 
     /** SIGTERM now, SIGKILL after the grace period; idempotent. */
@@ -119,7 +163,7 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
       if (terminating) return;
       terminating = true;
       signalGroup("SIGTERM");
-      killTimer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+      killTimer = setTimeout(kill, graceMs);
     };
 
     const timeoutMs = opts.timeoutSeconds * 1000;
@@ -145,23 +189,27 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
       clearTimeout(timeBox);
       clearTimeout(killTimer);
       clearTimeout(pollTimer);
+      clearTimeout(deadline);
       opts.signal?.removeEventListener("abort", onAbort);
       // Pipes still held by a process outside the group must not keep us waiting or alive.
       child.stdout?.destroy();
       child.stderr?.destroy();
       const result: ExecResult = { exitCode, signal: exitSignal, timedOut, cancelled, seconds: elapsed(), tail: tail.text() };
       if (spawnError !== undefined) result.spawnError = spawnError;
+      if (stuck !== undefined) result.stuck = stuck;
       resolve(result);
     };
 
     /** Waits until no live process remains in the group, then for the pipes to drain. */
     const waitForGroup = () => {
-      if (pgid !== undefined && groupAlive(pgid)) {
+      if (finished) return;
+      if (livePids().length > 0) {
         pollTimer = setTimeout(waitForGroup, POLL_MS);
         return;
       }
       // The group is gone: a late SIGKILL could only hit an unrelated process.
       clearTimeout(killTimer);
+      clearTimeout(deadline);
       if (openStreams === 0) return finish();
       onDrained = finish;
       pollTimer = setTimeout(finish, DRAIN_MS);
@@ -181,7 +229,7 @@ export async function runBounded(opts: ExecOptions): Promise<ExecResult> {
       exitSignal = sig;
       clearTimeout(timeBox);
       // Background processes the command left behind must not outlive the run.
-      if (pgid !== undefined && groupAlive(pgid)) terminate();
+      if (livePids().length > 0) terminate();
       waitForGroup();
     });
   });
@@ -218,22 +266,22 @@ class TailBuffer {
 }
 
 /**
- * True while a process of the group is alive. On Linux, zombies do not count: where PID 1 does
- * not reap orphans (some containers), killed grandchildren stay zombies forever and `kill(-pgid, 0)`
- * would keep reporting them.
+ * The live members of the group. On Linux, zombies do not count: where PID 1 does not reap
+ * orphans (some containers), killed grandchildren stay zombies forever and `kill(-pgid, 0)` would
+ * keep reporting them.
  */
-function groupAlive(pgid: number): boolean {
+function groupPids(pgid: number): number[] {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
     // ESRCH, the usual case: no member left, not even a zombie. No need to scan /proc.
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return [];
   }
-  return linuxGroupAlive(pgid) ?? true;
+  return linuxGroupPids(pgid) ?? [pgid];
 }
 
-/** Scans /proc for a non-zombie member of the group; undefined where /proc is unavailable. */
-function linuxGroupAlive(pgid: number): boolean | undefined {
+/** Scans /proc for the non-zombie members of the group; undefined where /proc is unavailable. */
+function linuxGroupPids(pgid: number): number[] | undefined {
   if (process.platform !== "linux") return undefined;
   let entries: string[];
   try {
@@ -241,6 +289,7 @@ function linuxGroupAlive(pgid: number): boolean | undefined {
   } catch {
     return undefined;
   }
+  const out: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -253,9 +302,9 @@ function linuxGroupAlive(pgid: number): boolean | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const state = fields[0];
     const pgrp = Number(fields[2]);
-    if (pgrp === pgid && state !== "Z" && state !== "X") return true;
+    if (pgrp === pgid && state !== "Z" && state !== "X") out.push(Number(entry));
   }
-  return false;
+  return out;
 }
 
 function errorMessage(err: unknown): string {

@@ -1,37 +1,55 @@
 /**
- * One run of an experiment in a prepared checkout: the time-boxed command, the locked files put
- * back, the evaluation, the metric. Shared by the local executor and the GitHub Action.
+ * One run of an experiment in a prepared folder: the time-boxed command, every process of it gone,
+ * the evaluation in a folder of its own, the metric. Shared by the local executor and the GitHub Action.
  */
-import { open } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Config } from "../core/config.js";
 import type { RunResult } from "../ports.js";
-import { type ExecResult, runBounded } from "./exec.js";
+import { type ExecOptions, type ExecResult, runBounded } from "./exec.js";
+import { detectIsolation, type Isolation } from "./isolation.js";
 import { type MetricReading, parseMetric, readMetricFile } from "./metric.js";
+import type { RunDir } from "./rundir.js";
 import { sanitizeTail } from "./sanitize.js";
 
 /** What `runExperiment` needs. */
 export interface ExperimentOptions {
-  /** The checkout to run in (the experiment commit). */
+  /** The folder `run` works in (the experiment commit's files). */
   cwd: string;
   config: Config;
   /** Passed to the command as AUTORESEARCH_SEED. */
   seed: number;
   /** Aborting kills the running command and gives status `cancelled`. */
   signal?: AbortSignal;
-  /** Puts every locked file back as it is at the base commit; called after `run`, before `eval`. */
-  restoreLocked: () => Promise<void>;
   /**
-   * Runs no `run`: its outputs were made elsewhere and already lie in `cwd` (the Action's
-   * `mode: eval`, for the strict template's evaluate job). Only `restoreLocked` and `eval` run,
-   * and only `eval` can give the metric, since no output of this process came from training.
+   * Makes the folder `eval` works in and returns it; called after every process of `run` is gone,
+   * before `eval`. Without it, eval works in `cwd`. Either way `metric.file` and each guard's
+   * `file` are deleted there first, so only `eval` can give the metric and the guards.
+   */
+  prepareEval?: () => Promise<string>;
+  /**
+   * Runs no `run`: its outputs were made elsewhere (the Action's `mode: eval`, for the strict
+   * template's evaluate job). Only `prepareEval` and `eval` run, and only `eval` can give the metric.
    */
   skipRun?: boolean;
-  /** Base environment of the commands (default: this process's); the AUTORESEARCH_* variables are added. */
+  /**
+   * Runs only `run` (the strict template's train job): status ok when it exits 0, with no metric;
+   * its outputs are collected by the caller.
+   */
+  trainOnly?: boolean;
+  /** Base environment of the commands (already the allow-list); the AUTORESEARCH_* variables are added. */
   env?: NodeJS.ProcessEnv;
   /** Seconds between SIGTERM and SIGKILL when a command is stopped. Default 5. */
   graceSeconds?: number;
+  /** How each command is started and its processes found; default: no isolation beyond containment. */
+  isolation?: Isolation;
+  /** The run's folders: HOME and TMPDIR of the commands and what they may write. */
+  runDir?: RunDir;
+  /** Seconds to wait after SIGKILL before reporting processes as unkillable. Default 10. */
+  killDeadlineSeconds?: number;
+  /** Test probe for live processes; see ExecOptions.livePids. */
+  livePids?: ExecOptions["livePids"];
 }
 
 /** Bytes of the sanitized tail in a RunResult. */
@@ -42,41 +60,54 @@ const METRIC_WINDOW_BYTES = 256 * 1024;
 const METRIC_FILE_MAX_BYTES = 1024 * 1024;
 
 /**
- * Runs `config.run` in `cwd` within `config.budget.experiment_timeout` (unless `skipRun`), restores
- * the locked files, runs `config.eval` (same time box) when set, and reads the metric from the
- * eval's output, the run's output, or `config.metric.file`. Never throws: every failure is a status
- * with a reason.
+ * Runs `config.run` in `cwd` within `config.budget.experiment_timeout` (unless `skipRun`), waits
+ * until every process of it is gone, prepares the evaluation folder, runs `config.eval` (same
+ * time box) there when set, and reads the metric from the eval's output, the run's output, or
+ * `config.metric.file`. Never throws: every failure is a status with a reason.
  */
 export async function runExperiment(opts: ExperimentOptions): Promise<RunResult> {
   const { config, cwd } = opts;
   const start = performance.now();
   const timeout = config.budget.experiment_timeout;
-  const env: NodeJS.ProcessEnv = {
-    // Python block-buffers a pipe: without this, what a run printed before the time box killed it
-    // would be lost from the tail. The caller's environment may set it otherwise.
-    PYTHONUNBUFFERED: "1",
-    ...(opts.env ?? process.env),
-    AUTORESEARCH_SEED: String(opts.seed),
-    AUTORESEARCH_TIME_BUDGET: String(timeout),
-  };
+  const isolation = opts.isolation ?? detectIsolation({ max: "none" });
+  const baseEnv: Record<string, string> = {};
+  // Python block-buffers a pipe: without this, what a run printed before the time box killed it
+  // would be lost from the tail. The caller's environment may set it otherwise.
+  baseEnv.PYTHONUNBUFFERED = "1";
+  for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) baseEnv[k] = v;
+  baseEnv.AUTORESEARCH_SEED = String(opts.seed);
+  baseEnv.AUTORESEARCH_TIME_BUDGET = String(timeout);
   const sections: { label: string; exec: ExecResult }[] = [];
-  const finish = (r: Omit<RunResult, "seconds" | "tail">): RunResult => ({
+  const finish = (r: Omit<RunResult, "seconds" | "tail" | "isolation">): RunResult => ({
     ...r,
     seconds: (performance.now() - start) / 1000,
     tail: renderTail(sections),
+    isolation: isolation.level,
   });
-  const exec = async (label: string, command: string): Promise<ExecResult> => {
-    const result = await runBounded({
-      command,
-      cwd,
-      env,
-      timeoutSeconds: timeout,
-      graceSeconds: opts.graceSeconds ?? 5,
-      tailBytes: METRIC_WINDOW_BYTES,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    sections.push({ label, exec: result });
-    return result;
+  const exec = async (label: "run" | "eval", command: string, dir: string): Promise<ExecResult> => {
+    // The evaluation's interpreters must not load modules from its working folder before the
+    // standard library's (an output named json.py); Node resolves builtins first and packages from
+    // node_modules, which outputs may not contain (see outputProblem).
+    const env = label === "eval" ? { ...baseEnv, PYTHONSAFEPATH: "1" } : baseEnv;
+    const launch = isolation.launch({ command, cwd: dir, env: opts.runDir?.env(env) ?? env, writable: opts.runDir?.writable(dir) ?? [dir] });
+    try {
+      const result = await runBounded({
+        command,
+        cwd: dir,
+        env: launch.env,
+        launch,
+        timeoutSeconds: timeout,
+        graceSeconds: opts.graceSeconds ?? 5,
+        tailBytes: METRIC_WINDOW_BYTES,
+        ...(opts.killDeadlineSeconds !== undefined ? { killDeadlineSeconds: opts.killDeadlineSeconds } : {}),
+        ...(opts.livePids ? { livePids: opts.livePids } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      sections.push({ label, exec: result });
+      return result;
+    } finally {
+      launch.scope.dispose();
+    }
   };
 
   let output = "";
@@ -84,49 +115,72 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
   if (opts.skipRun) {
     if (config.eval === undefined) return finish({ status: "crash", metric: null, exitCode: null, reason: "no eval command to run on the training outputs" });
   } else {
-    const run = await exec("run", config.run);
+    const run = await exec("run", config.run, cwd);
     const runFailure = failure("run", run, timeout);
     if (runFailure) return finish(runFailure);
     output = run.tail;
     runExit = run.exitCode;
+    if (opts.trainOnly) return finish({ status: "ok", metric: null, exitCode: runExit, reason: "" });
   }
 
-  try {
-    await opts.restoreLocked();
-  } catch (err) {
-    return finish({
-      status: "crash",
-      metric: null,
-      exitCode: runExit,
-      reason: `could not restore the locked files before the evaluation: ${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
-
+  let metricDir = cwd;
   if (config.eval !== undefined) {
+    let evalDir = cwd;
+    try {
+      if (opts.prepareEval) evalDir = await opts.prepareEval();
+      await removeMetricFile(evalDir, config.metric.file);
+      // Guards are read like the metric: with an eval, only eval can give them too.
+      for (const g of config.guards) await removeMetricFile(evalDir, g.file);
+    } catch (err) {
+      return finish({
+        status: "crash",
+        metric: null,
+        exitCode: runExit,
+        reason: `could not prepare the evaluation: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
     if (opts.signal?.aborted) return finish({ status: "cancelled", metric: null, exitCode: runExit, reason: "cancelled before the evaluation" });
-    const ev = await exec("eval", config.eval);
+    const ev = await exec("eval", config.eval, evalDir);
     const evalFailure = failure("eval", ev, timeout);
     if (evalFailure) return finish(evalFailure);
     output = ev.tail;
+    metricDir = evalDir;
   }
 
   const exitCode = sections.at(-1)?.exec.exitCode ?? null;
-  const reading = config.metric.file !== undefined ? await readMetricFromFile(cwd, config.metric.file, config.metric.name) : parseMetric(output, config.metric);
+  const reading =
+    config.metric.file !== undefined ? await readMetricFromFile(metricDir, config.metric.file, config.metric.name) : parseMetric(output, config.metric);
   if (!reading.ok) return finish({ status: reading.status, metric: null, exitCode, reason: reading.reason });
   // Guards are read like the metric; one that cannot be read makes the run a failed run.
   const guards: Record<string, number> = {};
   for (const g of config.guards) {
-    const value = g.file !== undefined ? await readMetricFromFile(cwd, g.file, g.name) : parseMetric(output, g);
+    const value = g.file !== undefined ? await readMetricFromFile(metricDir, g.file, g.name) : parseMetric(output, g);
     if (!value.ok) return finish({ status: value.status, metric: null, exitCode, reason: `guard ${g.name}: ${value.reason}` });
     guards[g.name] = value.value;
   }
   return finish({ status: "ok", metric: reading.value, exitCode, reason: "", ...(config.guards.length ? { guards } : {}) });
 }
 
+/** Deletes `file` (relative to `dir`) so that a stale one cannot be read as eval's; outside `dir` it is left alone. */
+async function removeMetricFile(dir: string, file: string | undefined): Promise<void> {
+  if (file === undefined) return;
+  const path = resolve(dir, file);
+  const rel = relative(dir, path);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return;
+  await rm(path, { force: true, recursive: true });
+}
+
 /** The status of a command that did not succeed, or undefined when it exited 0. */
 function failure(label: "run" | "eval", r: ExecResult, timeout: number): Omit<RunResult, "seconds" | "tail"> | undefined {
   const base = { metric: null, exitCode: r.exitCode };
   // Cancellation first: an abort during the time box is the user's stop, not the command's fault.
+  if (r.stuck !== undefined) {
+    return {
+      ...base,
+      status: "timeout",
+      reason: `${label}: process${r.stuck.length > 1 ? "es" : ""} ${r.stuck.join(", ")} did not die after SIGKILL (uninterruptible sleep, such as a hung driver call); they are left running`,
+    };
+  }
   if (r.cancelled) return { ...base, status: "cancelled", reason: `cancelled during ${label}` };
   if (r.timedOut) return { ...base, status: "timeout", reason: `${label} exceeded the time box of ${formatSeconds(timeout)} and was killed` };
   if (r.spawnError !== undefined)

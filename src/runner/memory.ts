@@ -1,8 +1,10 @@
 /**
  * Peak memory of a process tree, sampled from /proc (Linux only). Node reports no resource usage
- * of grandchildren, so the descendants of a process are found through /proc and their peak
- * resident memory (VmHWM) is summed at each sample; the figure is the largest sum seen. Peaks of
- * processes that peaked at different times add up, so it can overstate the true simultaneous peak.
+ * of grandchildren, so the descendants of a process are found through /proc and their
+ * proportional set size (Pss: each page shared by N processes counts 1/N in each) is summed at
+ * each sample, so memory that processes share is counted once: 5,000 forks of one sleeping shell
+ * weigh what they really use, not 5,000 times the shell. The figure is the largest sum seen; a
+ * peak between two samples can be missed.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
@@ -47,15 +49,17 @@ export function samplePeakMemory(rootPid: number, intervalMs = 250): PeakMemoryS
 }
 
 /**
- * Sum of the peak resident memory (VmHWM, kB) of each descendant of `rootPid`; null when none can
- * be read. The peak of each process catches what it used between two samples; processes that have
- * exited or are exiting (no memory left to read) are skipped rather than counted as 0.
+ * Sum of the proportional set size (Pss, kB) of each descendant of `rootPid`: the memory they use,
+ * shared pages counted once in all; null when none can be read. Processes that have exited or are
+ * exiting (no memory left to read) are skipped rather than counted as 0. Where smaps_rollup is
+ * missing (kernels before 4.14), resident memory is summed instead, which counts shared pages
+ * once per process.
  */
 async function treeRssKb(rootPid: number): Promise<number | null> {
   let total: number | null = null;
   for (const pid of await descendants(rootPid)) {
-    const status = await readFile(`/proc/${pid}/status`, "latin1").catch(() => "");
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status) ?? /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, "latin1").catch(() => "");
+    const m = /^Pss:\s+(\d+)\s+kB/m.exec(rollup) ?? /^VmRSS:\s+(\d+)\s+kB/m.exec(await readFile(`/proc/${pid}/status`, "latin1").catch(() => ""));
     if (m) total = (total ?? 0) + Number(m[1]);
   }
   return total;

@@ -6,11 +6,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { cp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseExperimentResult } from "../../src/core/result.js";
+import { parseExperimentResult, trustedArtifactId } from "../../src/core/result.js";
+import { processesWith } from "../fixtures/attack.js";
 import {
   type ActionRun,
   activeCommands,
-  alive,
   ensureBundled,
   type FakeArtifactService,
   gitIn,
@@ -29,6 +29,7 @@ const CONFIG = (extra = "") => `metric:
 run: sh train.sh
 eval: sh eval.sh
 editable: [train.sh]
+outputs: [out.txt]
 budget:
   experiment_timeout: ${extra.includes("timeout:") ? extra.replace(/^.*timeout:\s*/, "") : "20s"}
 `;
@@ -132,13 +133,33 @@ describe("the bundled Action", () => {
     expect(artifact?.authorization).toMatch(/^Bearer /);
     expect(artifact?.backendIds).toEqual({ run: "run-backend-1", job: "job-backend-2" });
     expect(unzip(artifact!.blob).get("result.json")?.toString("utf8")).toBe(text);
+    // The job's own log names the artifact it uploaded: how a reader finds the trusted result.
+    expect(trustedArtifactId(run.stdout, "autoresearch-result-12-3-7")).toBe(service.artifacts.indexOf(artifact!) + 1);
+  });
+
+  it("fails, naming no trusted artifact, when the result's name was taken first (training uploading with a stolen token)", async () => {
+    const repo = await repoWith(base(), { "train.sh": "echo 2 > out.txt\n" });
+    // What a training job holding the runtime token could have uploaded before the evaluation.
+    service.artifacts.push({
+      name: "autoresearch-result-taken-1",
+      blob: Buffer.from("forged"),
+      finalized: true,
+      authorization: "Bearer x",
+      backendIds: { run: "run-backend-1", job: "job-backend-0" },
+    });
+    const run = await runBundledAction({ repo, inputs: { experiment: "taken", seed: "1" }, resultsUrl: service.url });
+    expect(run.code).not.toBe(0);
+    expect(trustedArtifactId(run.stdout, "autoresearch-result-taken-1")).toBeUndefined();
+    expect(activeCommands(run.stdout).filter((c) => c.command === "error")).toHaveLength(1);
   });
 
   it("kills a run that hangs within the time box plus 5 s, grandchildren included", async () => {
-    const train = `echo $$ > pids.txt
-sh -c 'trap "" TERM; echo $$ >> pids.txt; sleep 1000' &
-node -e 'const c = require("child_process").spawn("sleep", ["1000"], { stdio: "ignore" }); require("fs").appendFileSync("pids.txt", c.pid + "\\n"); process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)' &
-wait
+    // Found by a token in their command lines: the run's folder is gone afterwards, and in a
+    // sandbox its pids are not the host's.
+    const token = String(Date.now() % 1_000_000).padStart(6, "0");
+    const train = `sh -c 'trap "" TERM; sleep 1000.${token}' &
+node -e 'const c = require("child_process").spawn("sleep", ["1000.${token}"], { stdio: "ignore" }); process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)' ${token} &
+sleep 1000.${token}
 `;
     const repo = await repoWith(base("echo 5 > out.txt\n", CONFIG("timeout: 2s")), { "train.sh": train });
     const run = await runBundledAction({ repo, inputs: { experiment: "hang", seed: "1", upload: "false" } });
@@ -146,9 +167,8 @@ wait
     expect(run.seconds).toBeLessThan(2 + 5);
     const { result } = await resultOf(run);
     expect(result).toMatchObject({ status: "timeout", timed_out: true, metric: null });
-    const pids = (await readFile(join(repo, "pids.txt"), "utf8")).trim().split("\n").map(Number);
-    expect(pids.length).toBe(3);
-    for (const pid of pids) expect(alive(pid), `pid ${pid} survived`).toBe(false);
+    expect(processesWith(`1000.${token}`)).toEqual([]);
+    expect(processesWith(token)).toEqual([]);
     expect(run.outputs).toMatchObject({ status: "timeout", metric: "" });
   });
 
@@ -172,7 +192,8 @@ wait
   });
 
   it("gives the experiment no credentials, file commands or workflow commands", async () => {
-    const train = `env > seen-env.txt
+    const train = `echo "names: $(env | cut -d= -f1 | tr '\\n' ' ')"
+env | grep -c -e ghs_secret -e oidc-secret -e sk-ant-secret | sed 's/^/secret values seen: /'
 echo "::set-output name=metric::0"
 echo "::set-output name=status::ok"
 echo "::add-mask::score"
@@ -205,8 +226,8 @@ echo 4 > out.txt
     expect(run.stdout).toContain("::set-output name=metric::0");
     expect(foreignCommands(run)).toEqual([]);
 
-    const seen = await readFile(join(repo, "seen-env.txt"), "utf8");
-    const names = seen.split("\n").map((l) => l.split("=")[0]);
+    const names = (/^names: (.*)$/m.exec(result.tail)?.[1] ?? "").trim().split(" ");
+    expect(names).toContain("PATH");
     for (const withheld of [
       "ACTIONS_RUNTIME_TOKEN",
       "ACTIONS_RESULTS_URL",
@@ -223,9 +244,8 @@ echo 4 > out.txt
     ])
       expect(names).not.toContain(withheld);
     expect(names.filter((n) => n?.startsWith("INPUT_"))).toEqual([]);
-    expect(seen).toContain("AUTORESEARCH_SEED=3");
-    expect(seen).not.toContain("ghs_secret");
-    expect(seen).not.toContain("oidc-secret");
+    expect(names).toContain("AUTORESEARCH_SEED");
+    expect(result.tail).toContain("secret values seen: 0");
   });
 
   it("writes result.json only after a background process the run left behind is gone", async () => {
@@ -273,6 +293,17 @@ echo "left $! behind"
     expect(run.outputs).toMatchObject({ status: "no_metric", metric: "" });
   });
 
+  it("never reads a metric file that run wrote and eval did not (mode run)", async () => {
+    const config = CONFIG()
+      .replace("  goal: minimize\n", "  goal: minimize\n  file: metrics.json\n")
+      .replace("outputs: [out.txt]", "outputs: [out.txt, metrics.json]");
+    const repo = await repoWith(base("echo 1 > out.txt\n", config), { "train.sh": `echo 1 > out.txt\necho '{"score": 0.001}' > metrics.json\n` });
+    const run = await runBundledAction({ repo, inputs: { experiment: "stale", seed: "1", upload: "false" } });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const { result } = await resultOf(run);
+    expect(result).toMatchObject({ status: "no_metric", metric: null, reason: 'metric file "metrics.json" was not written' });
+  });
+
   it("gives crash with the shell's error in the tail for a command that does not exist", async () => {
     const config = CONFIG().replace("run: sh train.sh", "run: definitely-not-a-command-xyz --train");
     const repo = await repoWith(base("echo 1 > out.txt\n", config), { "train.sh": "echo 2 > out.txt\n" });
@@ -298,10 +329,10 @@ echo "left $! behind"
 
   it("fails the step on an invalid input before anything runs", async () => {
     const repo = await repoWith(base("touch ran.marker\n"), {});
-    const run = await runBundledAction({ repo, inputs: { experiment: "x/y", seed: "one", upload: "false", mode: "train" } });
+    const run = await runBundledAction({ repo, inputs: { experiment: "x/y", seed: "one", upload: "false", mode: "retrain" } });
     expect(run.code).not.toBe(0);
     const errors = activeCommands(run.stdout).filter((c) => c.command === "error");
-    expect(errors[0]?.line).toMatch(/experiment: .*seed: expected an integer.*mode: expected run or eval/);
+    expect(errors[0]?.line).toMatch(/experiment: .*seed: expected an integer.*mode: expected run, eval or train/);
     expect(existsSync(join(repo, "ran.marker"))).toBe(false);
   });
 });
@@ -326,7 +357,7 @@ budget:
     "train.sh": "touch trained.marker\necho 5 > out.txt\n",
     "scale.txt": "1\n",
     "weights.txt": "w\n",
-    "eval.sh": 'touch evaluated.marker\necho "score: $(( $(cat out.txt) * $(cat scale.txt) ))"\n',
+    "eval.sh": 'echo evaluated\necho "score: $(( $(cat out.txt) * $(cat scale.txt) ))"\n',
   });
   /** A legitimate experiment: editable files only. */
   const legitimate = { "train.sh": "touch trained.marker\necho 1 > out.txt\n", "scale.txt": "100\n" };
@@ -341,13 +372,11 @@ budget:
     const { text, result } = await resultOf(run);
     // 7 * the parent's scale 1; the experiment's scale would give 700, its training 1 * 100.
     expect(result).toMatchObject({ status: "ok", metric: 7, exit_code: 0, reason: "", mode: "eval", commit, parent, seed: 8 });
-    expect(result.tail).toMatch(/^--- eval: exit 0 after [\d.]+ s ---\nscore: 7$/);
-    expect(existsSync(join(repo, "trained.marker"))).toBe(false);
-    expect(existsSync(join(repo, "evaluated.marker"))).toBe(true);
-    // The working tree is now the parent's, and the untracked output stayed.
-    expect(gitIn(repo, "rev-parse", "HEAD")).toBe(parent);
-    expect(await readFile(join(repo, "scale.txt"), "utf8")).toBe("1\n");
-    expect(await readFile(join(repo, "out.txt"), "utf8")).toBe("7\n");
+    expect(result.tail).toMatch(/^--- eval: exit 0 after [\d.]+ s ---\nevaluated\nscore: 7$/);
+    expect(result.tail).not.toContain("--- run");
+    // The workspace is left as it was: eval ran in a tree of its own.
+    expect(gitIn(repo, "rev-parse", "HEAD")).toBe(commit);
+    expect(gitIn(repo, "status", "--porcelain")).toBe("?? out.txt");
     expect(run.outputs).toMatchObject({ status: "ok", metric: "7" });
     expect(run.summary).toContain("evaluation of training outputs, experiment strict-1, seed 8: ok");
     expect(run.summary).toContain("no training ran here");
@@ -357,7 +386,7 @@ budget:
   });
 
   it("rejects a commit that touches a locked file before anything runs", async () => {
-    const repo = await repoWith(evalBase(), { ...legitimate, "eval.sh": 'touch evaluated.marker\necho "score: 1000000"\n' });
+    const repo = await repoWith(evalBase(), { ...legitimate, "eval.sh": 'echo evaluated\necho "score: 1000000"\n' });
     const commit = gitIn(repo, "rev-parse", "HEAD");
     await writeFile(join(repo, "out.txt"), "7\n");
     const run = await runBundledAction({ repo, inputs: { experiment: "strict-2", seed: "1", mode: "eval", upload: "false" } });
@@ -365,8 +394,6 @@ budget:
     const { result } = await resultOf(run);
     expect(result).toMatchObject({ status: "rejected", metric: null, exit_code: null, seconds: 0, tail: "", mode: "eval", commit });
     expect(result.reason).toContain("eval.sh");
-    expect(existsSync(join(repo, "trained.marker"))).toBe(false);
-    expect(existsSync(join(repo, "evaluated.marker"))).toBe(false);
     // Nothing was switched either.
     expect(gitIn(repo, "rev-parse", "HEAD")).toBe(commit);
     expect(await readFile(join(repo, "scale.txt"), "utf8")).toBe("100\n");
@@ -374,23 +401,11 @@ budget:
   });
 
   it.each([
-    // The experiment deleted weights.txt (editable); an output of that name would replace the parent's.
-    [
-      "an untracked output the parent tracks",
-      { "weights.txt": null },
-      "weights.txt",
-      "9\n",
-      /switching the working tree to the parent [0-9a-f]{12} failed .*weights\.txt/,
-    ],
-    // eval.sh is the same in both commits: git would carry the change over and evaluate it.
-    [
-      "a changed tracked file",
-      {},
-      "eval.sh",
-      'touch evaluated.marker\necho "score: 1000000"\n',
-      /the workspace changes files of the experiment commit \(eval\.sh\)/,
-    ],
-  ])("gives crash and evaluates nothing when the outputs would mix with the parent's files: %s", async (_, exp, placed, content, reason) => {
+    // The experiment deleted weights.txt (editable); an output of that name must not stand in for the parent's.
+    ["an untracked output the parent tracks", { "weights.txt": null }, "weights.txt", "9\n"],
+    // eval.sh is the same in both commits: a changed copy in the workspace must not be evaluated.
+    ["a changed tracked file", {}, "eval.sh", 'echo "score: 1000000"\n'],
+  ])("evaluates the parent's files whatever the workspace holds: %s", async (_, exp, placed, content) => {
     const repo = await repoWith(evalBase(), { ...legitimate, ...exp });
     const commit = gitIn(repo, "rev-parse", "HEAD");
     await writeFile(join(repo, "out.txt"), "7\n");
@@ -398,24 +413,21 @@ budget:
     const run = await runBundledAction({ repo, inputs: { experiment: "strict-3", seed: "1", mode: "eval", upload: "false" } });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const { result } = await resultOf(run);
-    expect(result).toMatchObject({ status: "crash", metric: null, mode: "eval" });
-    expect(result.reason).toMatch(reason);
-    expect(result.reason).toContain("TRAIN_OUTPUTS");
-    expect(existsSync(join(repo, "evaluated.marker"))).toBe(false);
-    expect(existsSync(join(repo, "trained.marker"))).toBe(false);
+    expect(result).toMatchObject({ status: "ok", metric: 7, mode: "eval" });
+    expect(result.tail).toContain("evaluated");
     expect(gitIn(repo, "rev-parse", "HEAD")).toBe(commit);
   });
 
   it("does not read a metric.file that came with the training outputs", async () => {
     const config = EVAL_CONFIG.replace("  goal: maximize\n", "  goal: maximize\n  file: metrics.json\n");
-    const repo = await repoWith({ ...evalBase(config), "eval.sh": "touch evaluated.marker\necho evaluated\n" }, legitimate);
+    const repo = await repoWith({ ...evalBase(config), "eval.sh": "echo evaluated\n" }, legitimate);
     await writeFile(join(repo, "out.txt"), "7\n");
     await writeFile(join(repo, "metrics.json"), '{"score": 1000000}\n');
     const run = await runBundledAction({ repo, inputs: { experiment: "strict-4", seed: "1", mode: "eval", upload: "false" } });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const { result } = await resultOf(run);
     expect(result).toMatchObject({ status: "no_metric", metric: null, reason: 'metric file "metrics.json" was not written' });
-    expect(existsSync(join(repo, "evaluated.marker"))).toBe(true);
+    expect(result.tail).toContain("evaluated");
   });
 
   it("fails the step when the configuration has no eval command, and runs nothing", async () => {
@@ -426,8 +438,60 @@ budget:
     const errors = activeCommands(run.stdout).filter((c) => c.command === "error");
     expect(errors).toHaveLength(1);
     expect(errors[0]?.line).toContain("mode: eval needs an `eval` command in .github/autoresearch.yml");
-    expect(existsSync(join(repo, "trained.marker"))).toBe(false);
     expect(gitIn(repo, "rev-parse", "HEAD")).toBe(commit);
     expect(run.outputs).toEqual({});
+  });
+});
+
+/**
+ * The strict template's two jobs with the bundled Action: mode train verifies the surface, runs
+ * only `run` and collects the declared outputs; mode eval evaluates them from their own folder.
+ */
+describe("the bundled Action in mode train, then mode eval", () => {
+  const STRICT = `metric:
+  name: score
+  goal: minimize
+run: sh train.sh
+eval: sh eval.sh
+editable: [train.sh]
+outputs: [out.txt]
+budget:
+  experiment_timeout: 20s
+`;
+
+  it("trains, collects only the declared outputs, and the evaluation reads them from that folder", async () => {
+    const repo = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 3 > out.txt\necho extra > other.txt\necho trained\n" });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-1", seed: "2", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs.status).toBe("ok");
+    expect(train.outputs["result-path"]).toBeUndefined();
+    const folder = train.outputs["training-outputs"] ?? "";
+    expect(folder.startsWith(join(train.runnerTemp, "autoresearch-train-outputs-"))).toBe(true);
+    expect(readdirSync(folder)).toEqual(["out.txt"]);
+    expect(train.summary).toContain("training of experiment s-1, seed 2: ok");
+    expect(foreignCommands(train)).toEqual([]);
+    // The evaluate job: a fresh checkout, the outputs in a folder of their own.
+    const fresh = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 3 > out.txt\necho extra > other.txt\necho trained\n" });
+    const ev = await runBundledAction({ repo: fresh, inputs: { experiment: "s-1", seed: "2", mode: "eval", upload: "false", "training-outputs": folder } });
+    expect(ev.code, ev.stdout + ev.stderr).toBe(0);
+    const { result } = await resultOf(ev);
+    expect(result).toMatchObject({ status: "ok", metric: 3, mode: "eval" });
+  });
+
+  it("runs nothing for a commit outside the surface, and uploads nothing", async () => {
+    const repo = await repoWith(base("echo 5 > out.txt\n", STRICT), { "train.sh": "echo 1 > out.txt\n", "eval.sh": 'echo "score: 0"\n' });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-2", seed: "1", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs).toMatchObject({ status: "rejected", "training-outputs": "" });
+    expect(train.stdout).not.toContain("--- run");
+  });
+
+  it("refuses an output named like code, so evaluation never loads it", async () => {
+    const config = STRICT.replace("outputs: [out.txt]", 'outputs: ["*"]');
+    const repo = await repoWith(base("echo 5 > out.txt\n", config), { "train.sh": "echo 1 > out.txt\necho 'import os' > json.py\n" });
+    const train = await runBundledAction({ repo, inputs: { experiment: "s-3", seed: "1", mode: "train" } });
+    expect(train.code, train.stdout + train.stderr).toBe(0);
+    expect(train.outputs).toMatchObject({ status: "crash", "training-outputs": "" });
+    expect(train.stdout).toMatch(/json\.py.*code/);
   });
 });

@@ -69,6 +69,9 @@ export async function startArtifactService(): Promise<FakeArtifactService> {
     };
     if (req.method === "POST" && url.pathname === `${TWIRP}CreateArtifact`) {
       const r = JSON.parse(data.toString("utf8")) as Record<string, string>;
+      // As GitHub's service: names are unique within a workflow run.
+      if (artifacts.some((a) => a.name === r.name && a.backendIds.run === (r.workflow_run_backend_id ?? "")))
+        return json(409, { code: "already_exists", msg: "an artifact with this name already exists on the workflow run" });
       artifacts.push({
         name: r.name ?? "",
         blob: Buffer.alloc(0),
@@ -223,19 +226,33 @@ export interface RunOptions {
   /** ACTIONS_RESULTS_URL; without it, pass `upload: "false"`. */
   resultsUrl?: string;
   env?: Record<string, string>;
+  /** The runner's work folder (made by {@link runnerLayout}); a fresh one by default. */
+  work?: string;
+}
+
+/** The runner's file-command files, as the runner lays them out under RUNNER_TEMP. */
+const FILE_COMMANDS = {
+  GITHUB_OUTPUT: "set_output_0f1e",
+  GITHUB_ENV: "set_env_0f1e",
+  GITHUB_PATH: "add_path_0f1e",
+  GITHUB_STATE: "save_state_0f1e",
+  GITHUB_STEP_SUMMARY: "step_summary_0f1e",
+};
+
+/** Where a run of {@link runBundledAction} in `work` finds its runner's files. */
+export function runnerLayout(work: string): { runnerTemp: string; fileEnv: Record<string, string> } {
+  const runnerTemp = join(work, "_temp");
+  const fileEnv: Record<string, string> = {};
+  for (const [k, f] of Object.entries(FILE_COMMANDS)) fileEnv[k] = join(runnerTemp, "_runner_file_commands", f);
+  return { runnerTemp, fileEnv };
 }
 
 /** Runs `node dist/action/index.js` as the runner would: INPUT_*, file commands, runner variables. */
 export async function runBundledAction(opts: RunOptions): Promise<ActionRun> {
-  const work = await mkdtemp(join(tmpdir(), "autoresearch-runner-"));
-  const runnerTemp = join(work, "_temp");
-  await mkdir(runnerTemp);
-  const files = { GITHUB_OUTPUT: "output", GITHUB_ENV: "env", GITHUB_PATH: "path", GITHUB_STATE: "state", GITHUB_STEP_SUMMARY: "summary" };
-  const fileEnv: Record<string, string> = {};
-  for (const [k, f] of Object.entries(files)) {
-    fileEnv[k] = join(work, f);
-    await writeFile(fileEnv[k], "");
-  }
+  const work = opts.work ?? (await mkdtemp(join(tmpdir(), "autoresearch-runner-")));
+  const { runnerTemp, fileEnv } = runnerLayout(work);
+  await mkdir(join(runnerTemp, "_runner_file_commands"), { recursive: true });
+  for (const f of Object.values(fileEnv)) await writeFile(f, "");
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? work,

@@ -26,11 +26,11 @@ describe("autoresearch init", { timeout: 60_000 }, () => {
     expect(r.code, r.all).toBe(0);
     const path = join(repo, ".github", "autoresearch.yml");
     expect(r.stdout).toContain(`Wrote ${path}`);
-    expect(r.stdout).toContain("Check it with `autoresearch validate`");
+    expect(r.stdout).toContain("Next: autoresearch validate && git add .github/autoresearch.yml");
     const text = await readFile(path, "utf8");
     expect(text).toMatch(/^ {2}name: val_loss$/m);
     expect(text).toMatch(/^ {2}goal: minimize\b/m);
-    expect(text).toMatch(/^run: python train\.py$/m);
+    expect(text).toMatch(/^run: python3 train\.py$/m);
     expect(text).toMatch(/^ {2}- train\.py$/m);
     expect(text).not.toMatch(/^[^#\n]*\bTODO\b/m);
 

@@ -1,7 +1,7 @@
 /** What a user sees when the input is wrong or the experiment itself fails: exit 2 and a message that says what to fix. */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, configYaml, ensureBuilt, hasStack, makeRepo, readLedger, tempRoot, trainScript } from "./helpers.js";
@@ -76,9 +76,28 @@ describe("bad input: exit 2, a clear message, no stack trace unless --debug", { 
     await writeFile(join(repo, "train.mjs"), trainScript().replace("0.5", "0.3"));
     const run = await cli(root.dir, repo, ["run"]);
     expect(run.code).toBe(2);
-    expectOneLineError(run.stderr, /^autoresearch: the working tree has uncommitted changes \(train\.mjs\); .*commit or stash them first$/);
+    expectOneLineError(
+      run.stderr,
+      /^autoresearch: tracked files have uncommitted changes \(train\.mjs\); .*commit or stash them first \(untracked files do not stop a campaign\)$/,
+    );
     expect(existsSync(join(repo, ".autoresearch", "campaigns", "1")), "nothing recorded").toBe(false);
     expect(existsSync(join(repo, ".autoresearch", "lock")), "lock released").toBe(false);
+  });
+
+  it("an input that is missing is named before anything runs", async () => {
+    const repo = await makeRepo(root.dir, "no-input", {
+      "train.mjs": trainScript(),
+      ".github/autoresearch.yml": configYaml({ extra: "inputs: [data/, input.txt]\n" }),
+    });
+    await mkdir(join(repo, "data"));
+    await writeFile(join(repo, "data", "x.csv"), "1\n");
+    const run = await cli(root.dir, repo, ["run"]);
+    expect(run.code, run.all).toBe(2);
+    expectOneLineError(run.stderr, /^autoresearch: inputs: "input\.txt" is not in .*; every run needs it: create or download it there/);
+    const validate = await cli(root.dir, repo, ["validate"]);
+    expect(validate.code).toBe(2);
+    expect(validate.stdout).toContain('- inputs: "input.txt" matches nothing in the repository folder; every run needs it');
+    expect(existsSync(join(repo, ".autoresearch", "campaigns", "1")), "nothing recorded").toBe(false);
   });
 
   it("not a git repository", async () => {
@@ -106,7 +125,13 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
     expect(r.code, r.all).toBe(2);
     expect(r.stdout).toContain("campaign stopped: the baseline failed: run (seed 1) crashed: the run command exited with code 127");
     expect(r.stdout).toMatch(/no-such-command-xyz: (command )?not found/);
-    const finished = (await readLedger(repo)).filter((e) => e.type === "run_finished");
+    expect(r.stdout).toContain('Hint: command not found: "no-such-command-xyz" is not installed or not on the PATH');
+    const report = await readFile(join(repo, ".autoresearch", "campaigns", "1", "report.md"), "utf8");
+    expect(report).toContain("## Why the baseline failed");
+    expect(report).toMatch(/no-such-command-xyz: (command )?not found/);
+    expect(report).toContain("**Hint:** command not found");
+    // The runs the stop killed are recorded as cancelled; the one that finished is the crash.
+    const finished = (await readLedger(repo)).filter((e) => e.type === "run_finished" && e.status !== "cancelled");
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatchObject({ experiment: 0, status: "crash", exit_code: 127 });
     expect(finished[0]?.tail).toMatch(/no-such-command-xyz: (command )?not found/);
@@ -121,6 +146,19 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
     expect((await readLedger(repo)).find((e) => e.type === "run_finished")).toMatchObject({ status: "no_metric", metric: null });
   });
 
+  it("a baseline that uses most of the time box is a warning with a suggested value, as soon as it is measured and at the end", async () => {
+    const repo = await makeRepo(root.dir, "slow", {
+      "train.mjs": trainScript(2600),
+      ".github/autoresearch.yml": configYaml({ maxExperiments: 1, parallel: 1, timeout: "4s" }),
+    });
+    const r = await cli(root.dir, repo, ["run", "--no-progress"]);
+    expect(r.code, r.all).toBe(0);
+    const warnings = r.stdout.split("\n").filter((l) => /the baseline took [23]\.\d s, [6-9]\d% of the time box \(budget\.experiment_timeout: 4s\)/.test(l));
+    expect(warnings, r.stdout).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^warning: .*Suggested: experiment_timeout: 10s$/);
+    expect(warnings[1]).toMatch(/^Warning: /);
+  });
+
   it("a hanging run is killed at --timeout and reported as timed out", async () => {
     // A duration of its own, so a concurrent test run's sleeper is not mistaken for this one's.
     const sleeper = `sleep 97.${process.pid}`;
@@ -130,6 +168,7 @@ describe("failed runs are recorded with their reason", { timeout: 60_000 }, () =
     expect(r.ms).toBeLessThan(20_000);
     expect(r.stdout).toContain("time box 2s");
     expect(r.stdout).toMatch(/campaign stopped: the baseline failed: run \(seed 1\) timed out/);
+    expect(r.stdout).toContain("Hint: time box too small");
     expect((await readLedger(repo)).find((e) => e.type === "run_finished")).toMatchObject({ status: "timeout" });
     expect(processRunning(sleeper), "the run's process is killed, not orphaned").toBe(false);
   }, 60_000);

@@ -47,7 +47,13 @@ describe("autoresearch init --github", { timeout: 60_000 }, () => {
     // The written config has experiment_timeout: 5m: 2 x 5 + 10 minutes of setup.
     expect(wf.jobs.experiment?.["timeout-minutes"]).toBe(20);
     expect(wf.permissions).toEqual({ contents: "read" });
-    expect(wf.jobs.experiment?.steps.at(-1)?.with).toEqual({ experiment: "${{ inputs.experiment }}", seed: "${{ matrix.seed }}" });
+    expect(wf.jobs.experiment?.steps.at(-1)?.with).toEqual({
+      experiment: "${{ inputs.experiment }}",
+      parent: "${{ inputs.parent || 'HEAD^' }}",
+      seed: "${{ matrix.seed }}",
+    });
+    // The App passes the parent explicitly (the baseline is its own parent); by hand it is HEAD^.
+    expect(wf.on.workflow_dispatch.inputs.parent?.default).toBe("");
     expect(await lintWorkflow(text, WORKFLOW)).toEqual([]);
 
     const again = await cli(root.dir, repo, ["init", "--github"]);
@@ -87,7 +93,7 @@ runner:
     expect(await readFile(join(repo, ".github", "autoresearch.yml"), "utf8")).not.toBe(config);
   });
 
-  it("--strict fills the training command, time box and outputs into the two-job workflow", async () => {
+  it("--strict fills the outputs into the two-job workflow, whose train job runs the Action in mode train", async () => {
     const repo = await makeRepo(root.dir, "strict", { "train.py": TRAIN_PY });
     const r = await cli(root.dir, repo, ["init", "--github", "--strict", "--outputs", "model.safetensors,out/*.json"]);
     expect(r.stderr).toBe("");
@@ -97,9 +103,9 @@ runner:
     expect(wf.env.TRAIN_OUTPUTS).toBe("model.safetensors out/*.json");
     expect(wf.jobs.train?.["timeout-minutes"]).toBe(15);
     expect(wf.jobs.evaluate?.["timeout-minutes"]).toBe(15);
-    const train = wf.jobs.train?.steps.find((s) => s.env?.TRAIN_COMMAND);
-    expect(train?.env).toMatchObject({ TRAIN_COMMAND: "python train.py", TIME_BOX_SECONDS: "300" });
-    expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval" });
+    const train = wf.jobs.train?.steps.find((s) => s.with?.mode === "train");
+    expect(train?.with).toMatchObject({ mode: "train", outputs: "${{ env.TRAIN_OUTPUTS }}" });
+    expect(wf.jobs.evaluate?.steps.at(-1)?.with).toMatchObject({ mode: "eval", "training-outputs": "${{ runner.temp }}/train-outputs" });
     expect(await lintWorkflow(text, WORKFLOW)).toEqual([]);
   });
 
@@ -111,5 +117,41 @@ runner:
     const both = await cli(root.dir, repo, ["init", "--github", "--gpu", "--strict"]);
     expect(both.code).toBe(2);
     await expect(readFile(join(repo, ".github", "autoresearch.yml"))).rejects.toThrow();
+  });
+});
+
+describe("init --github with init's flags", () => {
+  it("passes --run-once and the answers on to the configuration it writes", async () => {
+    const repo = await makeRepo(root.dir, "github-run-once", { "train.py": 'LR = 0.1\nprint(f"val loss {LR:.3f}")\n' });
+    const r = await cli(root.dir, repo, ["init", "--github", "--yes", "--run-once", "--knobs", "LR"]);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain("It finished in");
+    const text = await readFile(join(repo, ".github", "autoresearch.yml"), "utf8");
+    expect(text).toMatch(/^ {2}pattern: /m);
+    expect(text).toMatch(/^ {2}knobs: \[LR\]$/m);
+    expect(text).toMatch(/^ {2}runs_on: \["ubuntu-latest"\]$/m);
+  });
+
+  it("--schedule writes the workflow that asks the App to start a campaign on that schedule; a bad expression writes nothing", async () => {
+    const repo = await makeRepo(root.dir, "schedule", { "train.py": TRAIN_PY });
+    const bad = await cli(root.dir, repo, ["init", "--github", "--schedule", "0 25 * * *"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--schedule: not a cron expression: Constraint error, got value 25 expected range 0-23");
+    await expect(readFile(join(repo, WORKFLOW), "utf8")).rejects.toThrow(/ENOENT/);
+    await expect(readFile(join(repo, ".github", "autoresearch.yml"), "utf8")).rejects.toThrow(/ENOENT/);
+
+    const r = await cli(root.dir, repo, ["init", "--github", "--schedule", "30 3 * * 1-5"]);
+    expect(r.code, r.stderr).toBe(0);
+    const path = join(".github", "workflows", "autoresearch-schedule.yml");
+    expect(r.stdout).toContain(`Wrote ${join(repo, path)}`);
+    const text = await readFile(join(repo, path), "utf8");
+    const wf = parseYaml(text) as { on: { schedule: { cron: string }[] }; permissions: Record<string, string>; jobs: Record<string, Job> };
+    expect(wf.on.schedule).toEqual([{ cron: "30 3 * * 1-5" }]);
+    expect(wf.permissions).toEqual({ contents: "write" });
+    expect(wf.jobs.start?.steps[0]?.run).toContain("-f event_type=autoresearch");
+    expect(await lintWorkflow(text, path)).toEqual([]);
+    const flags = await cli(root.dir, repo, ["init", "--schedule", "0 2 * * *"]);
+    expect(flags.code).toBe(2);
+    expect(flags.stderr).toContain("--schedule go with --github");
   });
 });

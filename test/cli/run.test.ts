@@ -1,6 +1,6 @@
 /** `autoresearch run` and `report` end to end: a spawned CLI on a temporary git repository. */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, configYaml, ensureBuilt, git, lastLine, makeRepo, readLedger, startCli, tempRoot, trainScript, waitFor } from "./helpers.js";
@@ -24,8 +24,13 @@ describe("autoresearch run --json, then report", () => {
       ".github/autoresearch.yml": configYaml({ maxExperiments: 3, baselineRepeats: 2 }),
     });
     const head = await git(repo, ["rev-parse", "HEAD"]);
+    // An untracked cache does not stop a campaign; the warning names it.
+    await mkdir(join(repo, "__pycache__"));
+    await writeFile(join(repo, "__pycache__", "train.cpython-311.pyc"), "");
     const r = await cli(root.dir, repo, ["run", "--json"]);
+    await rm(join(repo, "__pycache__"), { recursive: true });
     expect(r.code, r.all).toBe(0);
+    expect(r.stderr).toContain("warning: untracked files will not reach the experiments, which start from the last commit: __pycache__/.");
     // Under --json, people's text goes to stderr and stdout ends with the summary.
     expect(r.stderr).toContain("Campaign 1: minimize loss");
     expect(r.stdout).not.toContain("proposed");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { minImprovementAbsolute, parseConfigText, parseDurationSeconds } from "../../src/core/config.js";
+import { minImprovementAbsolute, parseConfig, parseConfigText, parseDurationSeconds } from "../../src/core/config.js";
 import { ConfigError } from "../../src/errors.js";
 
 const minimal = "metric:\n  name: val_loss\n  goal: minimize\nrun: node train.mjs\neditable: [train.mjs]\n";
@@ -55,8 +55,22 @@ describe("config", () => {
     ],
     ["bad guard tolerance", `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "a bit" }\n`, "guards[0].tolerance"],
     ["unknown guard key", `${minimal}guards:\n  - { name: acc, goal: maximize, tol: 1 }\n`, "guards[0].tol: unknown key"],
+    ["input outside the repository", `${minimal}inputs: [../data]\n`, 'inputs[0]: path "../data" must be relative'],
+    ["input in .git", `${minimal}inputs: [.git/config]\n`, 'inputs[0]: path ".git/config" is not an input'],
+    ["a knob that is an expression", `${minimal}proposer:\n  knobs: ["lr * 2"]\n`, "proposer.knobs[0]: expected a constant name"],
+    ["an excluded knob with two arguments", `${minimal}proposer:\n  exclude: ["f(a, b)"]\n`, "proposer.exclude[0]: expected a constant name"],
   ])("%s", (_n, text, message) => {
     expect(issuesOf(text).join("\n")).toContain(message);
+  });
+
+  it("accepts inputs and knobs in each of their forms", () => {
+    const c = parseConfigText(
+      `${minimal}inputs: [data/, input.txt, "shards/*.bin"]\nproposer:\n  knobs: [LR, "AdamW(lr)", "torch.optim.SGD(momentum)", "AdamW(lr=...)", "Adam(betas=)"]\n  exclude: [eval_iters, "print(end)"]\n`,
+    );
+    expect(c.inputs).toEqual(["data/", "input.txt", "shards/*.bin"]);
+    expect(c.proposer.knobs).toHaveLength(5);
+    expect(c.proposer.exclude).toEqual(["eval_iters", "print(end)"]);
+    expect(parseConfigText(minimal).inputs).toEqual([]);
   });
 
   it("reports every problem, not only the first", () => {
@@ -103,5 +117,18 @@ describe("config", () => {
     const c = parseConfigText(`${minimal}accept:\n  min_improvement: "2%"\n`);
     expect(minImprovementAbsolute(c, -50)).toBeCloseTo(1, 12);
     expect(minImprovementAbsolute(parseConfigText(minimal), 50)).toBe(0);
+  });
+});
+
+describe("schedule", () => {
+  const base = { metric: { name: "loss", goal: "minimize" }, run: "x", editable: ["a"] };
+  it.each([
+    ["0 2 * * *", undefined],
+    ["*/15 * * * 1-5", undefined],
+    ["61 2 * * *", "schedule: not a cron expression: Constraint error, got value 61 expected range 0-59"],
+    ["nightly", 'schedule: expected five cron fields (minute hour day month weekday), got "nightly"'],
+  ])("%j", (cron, problem) => {
+    if (problem === undefined) expect(parseConfig({ ...base, schedule: cron }).schedule).toBe(cron);
+    else expect(() => parseConfig({ ...base, schedule: cron })).toThrow(problem);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type LedgerEvent, type NewEventInput, parseLedger, stamp } from "../../src/core/events.js";
 import {
   chartPoints,
+  formatChange,
   formatDuration,
   formatMetric,
   formatPct,
@@ -32,7 +33,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s).length;
 function synthetic(opts: {
   goal?: "minimize" | "maximize";
   baseline: (number | null)[];
-  experiments: { title?: string; metrics: (number | null)[]; verdict: "keep" | "discard"; diff?: string }[];
+  experiments: { title?: string; metrics: (number | null)[]; verdict: "keep" | "discard"; diff?: string; baselineMean?: number }[];
 }): CampaignState {
   const t0 = Date.parse("2025-03-01T00:00:00Z");
   const events: LedgerEvent[] = [];
@@ -81,7 +82,7 @@ function synthetic(opts: {
       commit,
       verdict: x.verdict,
       reason: `reason ${n}`,
-      baseline_mean: null,
+      baseline_mean: x.baselineMean ?? null,
       candidate_mean: null,
       improvement: null,
       p_value: null,
@@ -594,5 +595,180 @@ describe("confirmation, guards and superseded keeps in reports", () => {
     expect(md).toMatch(/\| 1 \| wider \|.*\| kept, superseded by #2 \|/);
     expect(md).toContain("Superseded by #2, which replaced it as a whole (their changes conflict).");
     expect(renderTerminalSummary(s, { color: false })).toContain("kept (superseded by #2)");
+  });
+});
+
+describe("outliers and orders of magnitude", () => {
+  const diverged = () =>
+    synthetic({
+      baseline: [2.4],
+      experiments: [
+        { metrics: [2.35], verdict: "keep", baselineMean: 2.4 },
+        { metrics: [1.9e259], verdict: "discard", baselineMean: 2.35 },
+        { metrics: [2.36], verdict: "discard", baselineMean: 2.35 },
+        { metrics: [2.3], verdict: "keep", baselineMean: 2.35 },
+      ],
+    });
+
+  it("clips a diverged run in the Mermaid chart and says so, instead of flattening the lines", () => {
+    const md = renderMarkdown(diverged());
+    const block = /```mermaid\n([\s\S]*?)```/.exec(md)?.[1] ?? "";
+    const range = /y-axis "loss" (\S+) --> (\S+)/.exec(block);
+    expect(Number(range?.[1])).toBeGreaterThan(2);
+    expect(Number(range?.[2])).toBeLessThan(3);
+    const first = /line \[(.*)\]/.exec(block)?.[1]?.split(", ").map(Number) ?? [];
+    // Drawn at the top edge of the axis, the others where they are.
+    expect(first[2]).toBe(Number(range?.[2]));
+    expect(first[1]).toBeCloseTo(2.35, 9);
+    expect(md).toContain("Off the scale, drawn at the edge of the axis: #2 (1.9e259).");
+  });
+
+  it("prints the absolute difference, not a percentage, for the diverged run", () => {
+    const state = diverged();
+    const md = renderMarkdown(state);
+    expect(md).not.toMatch(/e\d+%/);
+    expect(md).toMatch(/^\| 2 \| change 2 \| 1\.9e259 \| 1 \| \+1\.9e259 \| discarded \|/m);
+    const term = renderTerminalSummary(state, { color: false, width: 100 });
+    expect(term).not.toMatch(/e\d+%/);
+    expect(term).toMatch(/^ {3}2 change 2\s+1\.9e259\s+\+1\.9e259\s+discarded$/m);
+    const chart = renderTerminalChart(state, { height: 6, width: 80 });
+    expect(chart).toContain("#2 (1.9e259)");
+    // The kept values still use the height of the plot: the best line steps down within it.
+    const rows = chart.split("\n").slice(0, 7);
+    expect(new Set(rows.map((r) => r.indexOf("╯") >= 0 || r.indexOf("╰") >= 0)).size).toBe(2);
+  });
+
+  it("uses a log axis when the values span orders of magnitude, and says so", () => {
+    const state = synthetic({
+      baseline: [1e-2],
+      experiments: [1e-3, 2e-4, 5e-5, 1e-5, 3e-6].map((m) => ({ metrics: [m], verdict: "keep" as const })),
+    });
+    const md = renderMarkdown(state);
+    expect(md).toMatch(/y-axis "log10 loss" -?\d/);
+    expect(md).toContain("The loss axis is logarithmic");
+    const first = /line \[(.*)\]/.exec(md)?.[1]?.split(", ").map(Number) ?? [];
+    expect(first[0]).toBeCloseTo(-2, 4);
+    expect(first[5]).toBeCloseTo(Math.log10(3e-6), 4);
+    const chart = renderTerminalChart(state, { height: 8 });
+    expect(chart).toContain("(log scale)");
+    // Axis labels are values, not logarithms.
+    expect(chart).toMatch(/\d(\.\d+)?e-\d/);
+  });
+
+  it("keeps a linear axis for a positive metric near zero among values near one", () => {
+    const state = synthetic({
+      baseline: [1],
+      experiments: [0.9, 1.2, 1e-5, 1.1].map((m) => ({ metrics: [m], verdict: "discard" as const })),
+    });
+    const md = renderMarkdown(state);
+    expect(md).toMatch(/y-axis "loss" /);
+    expect(md).not.toContain("Off the scale");
+  });
+
+  it.each([[-1e308], [1e308], [-Number.MAX_VALUE], [Number.MIN_VALUE], [0]])("draws the terminal chart for a run of %s without throwing", (v) => {
+    for (const goal of ["minimize", "maximize"] as const) {
+      const state = synthetic({
+        goal,
+        baseline: [1, 1.1],
+        experiments: [
+          { metrics: [v], verdict: "discard" },
+          { metrics: [0.5], verdict: "keep" },
+          { metrics: [-Number.MAX_VALUE], verdict: "discard" },
+        ],
+      });
+      const chart = renderTerminalChart(state, { height: 5, width: 70 });
+      expect(chart).not.toMatch(/NaN|Infinity/);
+      expect(renderMarkdown(state)).not.toMatch(/NaN|Infinity/);
+    }
+  });
+
+  it("draws a campaign whose values are all huge, of both signs", () => {
+    const state = synthetic({
+      goal: "maximize",
+      baseline: [-1.7e308],
+      experiments: [{ metrics: [1.7e308], verdict: "keep" }],
+    });
+    expect(renderTerminalChart(state, { height: 4 })).not.toMatch(/NaN|Infinity|inf/);
+    expect(renderMarkdown(state)).not.toMatch(/NaN|Infinity/);
+  });
+});
+
+describe("percent deltas only where the base means something", () => {
+  it.each([
+    [2.4, 2.3, "-4.2%"],
+    [0, 0.5, "+0.5"],
+    [-0.01, 0.5, "+0.51"],
+    [0.01, 0.5, "+0.49"],
+    [2.4, 1.9e259, "+1.9e259"],
+    [1e-3, 1e-6, "-99.9%"],
+  ])("from %s to %s: %s", (base, value, text) => {
+    expect(formatChange(base, value)).toBe(text);
+  });
+
+  it("gives no improvement_pct where a percentage means nothing", () => {
+    const s = summarize(synthetic({ goal: "maximize", baseline: [-0.01], experiments: [{ metrics: [0.5], verdict: "keep" }] }));
+    expect(s.improvement_pct).toBeNull();
+    expect(renderMarkdown(synthetic({ goal: "maximize", baseline: [-0.01], experiments: [{ metrics: [0.5], verdict: "keep" }] })).split("\n")[0]).toBe(
+      "# autoresearch: loss -0.01 -> 0.5 (+0.51)",
+    );
+  });
+});
+
+describe("the terminal table keeps the kept experiments", () => {
+  it("shows the baseline and every kept experiment beyond the most recent ones, saying what is left out", () => {
+    const state = synthetic({
+      baseline: [1],
+      experiments: Array.from({ length: 30 }, (_, i) => ({
+        metrics: [i === 3 || i === 12 ? 0.5 - i / 100 : 1.1],
+        verdict: i === 3 || i === 12 ? ("keep" as const) : ("discard" as const),
+      })),
+    });
+    const out = renderTerminalSummary(state, { color: false, rows: 5 });
+    const rows = out.split("\n").filter((l) => /^\s+\d+ /.test(l));
+    expect(rows.map((r) => Number(/^\s+(\d+)/.exec(r)?.[1]))).toEqual([0, 4, 13, 26, 27, 28, 29, 30]);
+    expect(out).toMatch(/^ {3}… 3 more experiments/m);
+    expect(out).toMatch(/^ {3}… 8 more experiments/m);
+    expect(out).toMatch(/^ {3}… 12 more experiments/m);
+  });
+});
+
+describe("failed and slow baselines", () => {
+  function baselineOnly(run: { status: string; reason: string; tail: string; seconds: number; metric: number | null }, timeout = 60): CampaignState {
+    const events = stamp(
+      [
+        {
+          type: "campaign_started",
+          campaign: "3",
+          config: { metric: { name: "loss", goal: "minimize" }, run: "python3 train.py", editable: ["train.py"], budget: { experiment_timeout: timeout } },
+          base_commit: "c0",
+          goal: "g",
+          source: "cli",
+        },
+        { type: "run_started", experiment: 0, commit: "c0", seed: 1 },
+        { type: "run_finished", experiment: 0, commit: "c0", seed: 1, exit_code: 1, ...run } as NewEventInput,
+        ...(run.status === "ok"
+          ? []
+          : [{ type: "campaign_stopped", reason: `the baseline failed: run (seed 1) ${run.status}: ${run.reason}` } as NewEventInput]),
+      ],
+      0,
+      new Date("2026-01-01T00:00:00Z"),
+    );
+    return fold(events);
+  }
+
+  it("shows the failed baseline's last lines and the hint for a missing input in the report", () => {
+    const tail = `--- run: exit 1 after 0.1 s ---\nTraceback (most recent call last):\n  File "train.py", line 3, in <module>\nFileNotFoundError: [Errno 2] No such file or directory: 'data/input.txt'`;
+    const md = renderMarkdown(baselineOnly({ status: "crash", reason: "the run command exited with code 1", tail, seconds: 0.1, metric: null }));
+    expect(md).toContain("## Why the baseline failed");
+    expect(md).toContain("FileNotFoundError: [Errno 2] No such file or directory: 'data/input.txt'");
+    expect(md).toMatch(/\*\*Hint:\*\* missing input file: "data\/input\.txt".*inputs: \[data\/\]/);
+  });
+
+  it("warns in the report when the baseline used most of the time box, with a suggested value", () => {
+    const md = renderMarkdown(baselineOnly({ status: "ok", reason: "", tail: "loss: 1", seconds: 54, metric: 1 }));
+    expect(md).toContain("> [!WARNING]");
+    expect(md).toContain("the baseline took 54.0 s, 90% of the time box (budget.experiment_timeout: 60s)");
+    expect(md).toContain("Suggested: experiment_timeout: 110s");
+    expect(renderMarkdown(baselineOnly({ status: "ok", reason: "", tail: "loss: 1", seconds: 30, metric: 1 }))).not.toContain("[!WARNING]");
   });
 });

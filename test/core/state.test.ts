@@ -53,6 +53,25 @@ describe("fold: duplicate results", () => {
     expect(s.experiments[0]?.runs).toEqual([expect.objectContaining({ seed: 1, dispatches: 2, status: "ok" })]);
   });
 
+  it("a dispatch's workflow run is recorded on the seeds it holds, not on a later dispatch of the same commit", () => {
+    const s = fold(
+      ledger(started(1), { type: "runs_dispatched", experiment: 0, commit: "c0", seeds: [1], run_id: 7 }, started(2), {
+        type: "runs_dispatched",
+        experiment: 0,
+        commit: "c0",
+        seeds: [2],
+        run_id: 8,
+      }),
+    );
+    expect(s.experiments[0]?.runs.map((r) => [r.seed, r.dispatch])).toEqual([
+      [1, 7],
+      [2, 8],
+    ]);
+    // A seed that already finished keeps the run it finished in.
+    const later = fold(ledger(started(1), finished(1, 0.5), { type: "runs_dispatched", experiment: 0, commit: "c0", seeds: [1], run_id: 9 }));
+    expect(later.experiments[0]?.runs[0]?.dispatch).toBeUndefined();
+  });
+
   it("ignores a second verdict and a second proposal, as problems", () => {
     const s = fold(
       ledger(

@@ -205,3 +205,25 @@ describe("drive: what the ledger and the branches say", () => {
     expect(code?.verdict?.reason).toMatch(/^simpler \(removes 1 lines of code\) and no worse than/);
   });
 });
+
+describe("drive: after a kill -9", () => {
+  it("replaces the branch an abandoned proposal left behind, and nothing else", async () => {
+    const { repo, ledger, deps } = await setup({ max_experiments: 2 });
+    // A process made experiment 1's commit and branch, then died before recording the proposal.
+    await ledger.append(
+      [
+        { type: "experiment_requested", experiment: 1, parent: "base" },
+        { type: "campaign_resumed", reason: "resumed" },
+      ],
+      1,
+    );
+    const orphan = (await repo.commit("base", { "train.py": "LR = 0.7\n" }, "an attempt that died", { at: "2026-01-01T00:00:00Z" })).commit;
+    repo.branches.set("autoresearch/1/1", orphan);
+    const { state } = await drive({ events: (await ledger.read()).events, deps, clock: fixedClock(), signal: new AbortController().signal, tickMs: 5 });
+    expect(state.stopped?.reason).toBe("max_experiments reached (2)");
+    expect(state.experiments[1]?.commit).not.toBe(orphan);
+    // A branch the ledger recorded is never replaced that way: moving it from elsewhere is a conflict.
+    repo.branches.set("autoresearch/1/9", "somewhere");
+    await expect(repo.setBranch("autoresearch/1/9", state.best.commit, null)).rejects.toBeInstanceOf(BranchConflict);
+  });
+});

@@ -43,7 +43,7 @@ async function commitOn(parent: string, files: Record<string, string | null>, re
 /** train.mjs: records where it ran, then writes its "prediction" for the evaluation. */
 function train(value: number, extra = ""): string {
   return [
-    'import { appendFileSync, writeFileSync } from "node:fs";',
+    'import { appendFileSync, existsSync, writeFileSync } from "node:fs";',
     'appendFileSync(process.env.MARK_DIR + "/ran.txt", process.cwd() + " seed=" + process.env.AUTORESEARCH_SEED + "\\n");',
     `const LR = ${value};`,
     'writeFileSync("pred.txt", String(LR));',
@@ -65,13 +65,15 @@ function config(overrides: Partial<ConfigInput> = {}) {
     run: `${NODE} train.mjs`,
     eval: `${NODE} eval.mjs`,
     editable: ["train.mjs", "src/**"],
+    outputs: ["pred.txt"],
     budget: { experiment_timeout: 20 },
     ...overrides,
   });
 }
 
+/** These runs write to MARK_DIR outside their folder, which only a run at level process may. */
 function executor(overrides: Partial<ConfigInput> = {}) {
-  return new LocalExecutor({ repoDir: repo, config: config(overrides), env: { ...process.env, MARK_DIR: marks }, graceSeconds: 0.5 });
+  return new LocalExecutor({ repoDir: repo, config: config(overrides), env: { ...process.env, MARK_DIR: marks }, graceSeconds: 0.5, isolation: "process" });
 }
 
 function spec(commit: string, seed = 1, parent = base): RunSpec {
@@ -109,18 +111,35 @@ afterEach(async () => {
 });
 
 describe("LocalExecutor", () => {
-  it("runs a commit in a temporary worktree and removes it afterwards", async () => {
-    const commit = await commitOn(base, { "train.mjs": train(0.25) });
+  it("runs a commit in a temporary folder of its own, with no .git, and removes it afterwards", async () => {
+    const commit = await commitOn(base, {
+      "train.mjs": train(0.25, 'appendFileSync(process.env.MARK_DIR + "/ran.txt", "git=" + existsSync(".git") + "\\n");'),
+    });
     const r = await executor().run(spec(commit, 7), new AbortController().signal);
-    expect(r).toMatchObject({ status: "ok", metric: 1.25, exitCode: 0, reason: "" });
-    const [line = ""] = await ranIn();
+    expect(r).toMatchObject({ status: "ok", metric: 1.25, exitCode: 0, reason: "", isolation: "process" });
+    const [line = "", gitLine] = await ranIn();
     const cwd = line.split(" ")[0] ?? "";
-    expect(cwd).toMatch(/autoresearch-run-/);
+    expect(cwd).toMatch(/autoresearch-run-[^/]+\/tree$/);
     expect(line).toContain("seed=7");
-    expect(existsSync(cwd)).toBe(false);
+    expect(gitLine).toBe("git=false");
+    expect(existsSync(dirname(cwd))).toBe(false);
     expect(worktrees()).toEqual([`worktree ${repo}`]);
     // The user's checkout is untouched.
     expect(git("status", "--porcelain")).toBe("");
+  });
+
+  it("gives every run the inputs that git does not track, and leaves them in place afterwards", async () => {
+    const parent = await commitOn(base, { ".gitignore": "weights.txt\n" });
+    await writeFile(join(repo, "weights.txt"), "2");
+    const reads = 'const w = Number((await import("node:fs")).readFileSync("weights.txt", "utf8"));\nwriteFileSync("pred.txt", String(LR + w));';
+    const commit = await commitOn(parent, { "train.mjs": train(0.25, reads) });
+    const without = await executor().run(spec(commit, 1, parent), new AbortController().signal);
+    expect(without.status).toBe("crash");
+    expect(without.tail).toContain("weights.txt");
+    const r = await executor({ inputs: ["weights.txt"] }).run(spec(commit, 1, parent), new AbortController().signal);
+    expect(r).toMatchObject({ status: "ok", metric: 3.25 });
+    expect(await readFile(join(repo, "weights.txt"), "utf8")).toBe("2");
+    expect(worktrees()).toEqual([`worktree ${repo}`]);
   });
 
   it.each([
@@ -137,7 +156,7 @@ describe("LocalExecutor", () => {
     expect(worktrees()).toHaveLength(1);
   });
 
-  it("evaluates with the locked files as they are at the parent, whatever the run did to them", async () => {
+  it("evaluates in a fresh tree of the parent's files plus the declared outputs, whatever the run did to its own", async () => {
     const tamper = [
       'import { rmSync } from "node:fs";',
       'writeFileSync("eval.mjs", "console.log(\\"val_loss: 0.0001\\")");',
@@ -149,8 +168,8 @@ describe("LocalExecutor", () => {
     expect(r).toMatchObject({ status: "ok", metric: 1.5 });
   });
 
-  it("restores locked files whose names hold glob characters, and keeps the commit's editable changes", async () => {
-    // A locked file literally named "*.txt": read as a glob it could also match (and revert) src/notes.txt.
+  it("evaluates with the parent's files, editable ones included, and files whose names hold glob characters", async () => {
+    // A locked file literally named "*.txt".
     await writeFile(join(repo, "*.txt"), "locked\n");
     await mkdir(join(repo, "src"));
     await writeFile(join(repo, "src/notes.txt"), "val_loss: 1\n");
@@ -163,7 +182,8 @@ describe("LocalExecutor", () => {
       eval: "cat src/notes.txt; test \"$(cat '*.txt')\" = locked || echo 'val_loss: 99'",
     });
     const r = await ex.run(spec(commit, 1, parent), new AbortController().signal);
-    expect(r).toMatchObject({ status: "ok", metric: 0.5 });
+    // The commit's own src/notes.txt said 0.5: eval reads the parent's.
+    expect(r).toMatchObject({ status: "ok", metric: 1 });
   });
 
   it("runs two experiments at once", async () => {
@@ -184,30 +204,37 @@ describe("LocalExecutor", () => {
     expect(await readdir(join(repo, ".git", "worktrees")).catch(() => [])).toEqual([]);
   });
 
-  it("adds and removes many worktrees at once without git's worktree race", async () => {
-    // Concurrent `git worktree add`s in one repository can read each other's half-written entry
-    // ("failed to read .git/worktrees/<other>/commondir"); twelve runs of no length make it likely.
+  it("runs many at once and leaves no run folder", async () => {
     const commit = await commitOn(base, { "train.mjs": train(0.6, "") });
-    const ex = executor();
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => ex.run(spec(commit, i + 1), new AbortController().signal)));
-    expect(results.map((r) => r.status)).toEqual(Array(12).fill("ok"));
-    expect(worktrees()).toHaveLength(1);
-    expect(await readdir(join(repo, ".git", "worktrees")).catch(() => [])).toEqual([]);
+    const folders = join(marks, "runs");
+    await mkdir(folders);
+    const ex = new LocalExecutor({
+      repoDir: repo,
+      config: config(),
+      env: { ...process.env, MARK_DIR: marks },
+      graceSeconds: 0.5,
+      isolation: "process",
+      tempDir: folders,
+    });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => ex.run(spec(commit, i + 1), new AbortController().signal)));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill("ok"));
+    expect(new Set((await ranIn()).map((l) => l.split(" ")[0])).size).toBe(8);
+    expect(await readdir(folders)).toEqual([]);
   });
 
-  it("removes the worktree when the run is cancelled", async () => {
+  it("removes the run folder when the run is cancelled", async () => {
     const commit = await commitOn(base, { "train.mjs": train(0.5, "await new Promise((r) => setTimeout(r, 30_000));") });
     const ac = new AbortController();
     const pending = executor().run(spec(commit), ac.signal);
     // Abort once the run is really running.
-    for (let i = 0; i < 200 && (await ranIn()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    // Up to 30 s: on a loaded machine (CI beside other work) the run may take a while to start.
+    for (let i = 0; i < 1200 && (await ranIn()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     ac.abort();
     const r = await pending;
     expect(r).toMatchObject({ status: "cancelled", metric: null });
     const cwd = (await ranIn())[0]?.split(" ")[0] ?? "";
     expect(cwd).toMatch(/autoresearch-run-/);
-    expect(existsSync(cwd)).toBe(false);
-    expect(worktrees()).toHaveLength(1);
+    expect(existsSync(dirname(cwd))).toBe(false);
   });
 
   it("reports a timeout and cleans up", async () => {
@@ -221,5 +248,31 @@ describe("LocalExecutor", () => {
     await expect(executor().run(spec("0123456789abcdef0123456789abcdef01234567"), new AbortController().signal)).rejects.toBeInstanceOf(GitError);
     await expect(executor().run(spec("--output=/tmp/x"), new AbortController().signal)).rejects.toBeInstanceOf(GitError);
     expect(worktrees()).toHaveLength(1);
+  });
+});
+
+describe("LocalExecutor with metric.file", () => {
+  it.each([
+    ["written by run and declared as an output", {}],
+    ["committed at the parent", { "metrics.json": '{"val_loss": 0.001}\n' }],
+  ])("never reads a metric file that eval did not write: %s", async (_name, extra) => {
+    const parent = Object.keys(extra).length > 0 ? await commitOn(base, extra) : base;
+    const commit = await commitOn(parent, { "train.mjs": train(0.5, 'writeFileSync("metrics.json", JSON.stringify({ val_loss: 0.001 }));') });
+    const ex = executor({
+      eval: `${NODE} -e "console.log('evaluated, wrote nothing')"`,
+      outputs: ["pred.txt", "metrics.json"],
+      metric: { name: "val_loss", goal: "minimize", file: "metrics.json" },
+    });
+    const r = await ex.run(spec(commit, 1, parent), new AbortController().signal);
+    expect(r).toMatchObject({ status: "no_metric", metric: null, reason: 'metric file "metrics.json" was not written' });
+  });
+
+  it("reads the metric file eval wrote", async () => {
+    const commit = await commitOn(base, { "train.mjs": train(0.5, 'writeFileSync("metrics.json", JSON.stringify({ val_loss: 0.001 }));') });
+    const ex = executor({
+      eval: `${NODE} -e "require('fs').writeFileSync('metrics.json', JSON.stringify({ val_loss: 0.5 }))"`,
+      metric: { name: "val_loss", goal: "minimize", file: "metrics.json" },
+    });
+    expect(await ex.run(spec(commit), new AbortController().signal)).toMatchObject({ status: "ok", metric: 0.5 });
   });
 });

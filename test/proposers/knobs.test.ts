@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { ProposerError } from "../../src/errors.js";
-import { findKnobs, findKnobsInFile, formatValue, lineWithValue, selectKnobs, topLevelLines } from "../../src/proposers/knobs.js";
+import {
+  findAllKnobs,
+  findArgumentKnobsInFile,
+  findKnobs,
+  findKnobsInFile,
+  formatValue,
+  lineWithValue,
+  looksLikeMeasurement,
+  selectKnobs,
+  topLevelLines,
+} from "../../src/proposers/knobs.js";
 
 describe("findKnobsInFile: forms that count", () => {
   it.each([
@@ -119,5 +129,107 @@ describe("formatValue", () => {
   it("replaces only the literal in its line", () => {
     const [knob] = findKnobsInFile("t.py", "lr = 0.1  # was 0.1\n");
     expect(knob && lineWithValue(knob, "0.2")).toBe("lr = 0.2  # was 0.1");
+  });
+});
+
+describe("findArgumentKnobsInFile", () => {
+  it("finds numeric keyword arguments of python calls and defaults, not strings, comments or expressions", () => {
+    const py = [
+      "import torch",
+      "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)",
+      "# AdamW(lr=9.9)",
+      's = "f(lr=1)"',
+      "x = f(a == 1, b=2 * 3, c=-0.5)",
+      "def train(steps=100, batch_size = 32):",
+      "    sched = CosineLR(opt,",
+      "        warmup=10,  # steps",
+      "    )",
+      "opt2 = AdamW(params, lr=1e-3)",
+      'print("loss", end="", flush=True)',
+    ].join("\n");
+    expect(findArgumentKnobsInFile("train.py", py).map((k) => [k.name, k.callee, k.arg, k.value, k.line, k.literal])).toEqual([
+      ["AdamW(lr)", "torch.optim.AdamW", "lr", 3e-4, 2, "3e-4"],
+      ["AdamW(weight_decay)", "torch.optim.AdamW", "weight_decay", 0.1, 2, "0.1"],
+      ["f(c)", "f", "c", -0.5, 5, "-0.5"],
+      ["train(steps)", "train", "steps", 100, 6, "100"],
+      ["train(batch_size)", "train", "batch_size", 32, 6, "32"],
+      ["CosineLR(warmup)", "CosineLR", "warmup", 10, 8, "10"],
+      ["AdamW(lr)#2", "AdamW", "lr", 1e-3, 10, "1e-3"],
+    ]);
+  });
+
+  it("finds named arguments passed as an object literal in javascript, and defaults", () => {
+    const js = [
+      "const opt = tf.train.adam(0.01);",
+      "const net = new Network({ hidden: 32, learningRate: 0.05, name: 'x' });",
+      "function train(epochs = 20) {}",
+      "const cfg = { lr: 0.1 };",
+      "// new Network({ hidden: 64 })",
+    ].join("\n");
+    expect(findArgumentKnobsInFile("nn.mjs", js).map((k) => [k.name, k.value, k.line])).toEqual([
+      ["Network(hidden)", 32, 2],
+      ["Network(learningRate)", 0.05, 2],
+      ["train(epochs)", 20, 3],
+    ]);
+  });
+
+  it("gives the column of the literal in its line, so the line can be rewritten", () => {
+    const [k] = findArgumentKnobsInFile("t.py", "opt = SGD(p, lr=0.1)  # lr=0.1\n");
+    expect(k && lineWithValue(k, "0.2")).toBe("opt = SGD(p, lr=0.2)  # lr=0.1");
+  });
+});
+
+describe("knob specs", () => {
+  const files = {
+    "train.py": "LR = 0.1\neval_iters = 200\nSEED = 1\nopt = torch.optim.AdamW(p, lr=3e-4, weight_decay=0.1)\nsched = Step(opt, gamma=0.9, lr=5)\n",
+  };
+  const all = findAllKnobs(files);
+  const names = (specs: string[], exclude: string[] = []) => selectKnobs(all, specs, ["train.py"], exclude).map((k) => k.name);
+
+  it.each([
+    [["LR"], ["LR"]],
+    [["AdamW(lr)"], ["AdamW(lr)"]],
+    [["AdamW(lr=...)"], ["AdamW(lr)"]],
+    [["optim.AdamW(lr)"], ["AdamW(lr)"]],
+    [["gamma"], ["Step(gamma)"]],
+    [["lr"], ["AdamW(lr)", "Step(lr)"]],
+    [
+      ["weight_decay", "LR"],
+      ["LR", "AdamW(weight_decay)"],
+    ],
+  ])("%j selects %j", (specs, expected) => {
+    expect(names(specs)).toEqual(expected);
+  });
+
+  it("tunes every constant but the measurement ones by default, and never an excluded knob", () => {
+    expect(names([])).toEqual(["LR"]);
+    expect(names(["LR", "AdamW(lr)"], ["AdamW(lr)"])).toEqual(["LR"]);
+    expect(() => names(["LR"], ["LR"])).toThrow("proposer.exclude leaves none of proposer.knobs to tune in train.py");
+    expect(() => selectKnobs(findAllKnobs({ "t.py": "eval_iters = 3\n" }), [], ["t.py"])).toThrow(/only measurement or logging settings.*eval_iters/);
+  });
+
+  it("names a call argument it cannot find", () => {
+    expect(() => names(["Adam(lr)"])).toThrow(/not numeric constants or call arguments of train\.py: Adam\(lr\)/);
+  });
+
+  it.each([
+    ["eval_iters", true],
+    ["eval_interval", true],
+    ["log_interval", true],
+    ["SEED", true],
+    ["printEvery", true],
+    ["temperature", true],
+    ["top_k", true],
+    ["NUM_VAL", true],
+    ["val_split", true],
+    ["Trainer(log_every)", true],
+    ["LEARNING_RATE", false],
+    ["n_layer", false],
+    ["dropout", false],
+    ["max_iters", false],
+    ["interval_fn", true],
+    ["evaluator_lr", false],
+  ])("looksLikeMeasurement(%s) = %s", (name, yes) => {
+    expect(looksLikeMeasurement(name)).toBe(yes);
   });
 });

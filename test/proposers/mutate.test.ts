@@ -313,3 +313,54 @@ describe("the registry", () => {
     expect(createProposer(config({ kind: "claude" }), { env: { ANTHROPIC_API_KEY: "sk-test" } })).toBeDefined();
   });
 });
+
+describe("call arguments and exclusions", () => {
+  const PY = [
+    "import torch",
+    "eval_iters = 200",
+    "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)",
+    "for step in range(100):",
+    "    loss = step_fn(opt)",
+    "",
+  ].join("\n");
+  const pyContext = (proposer: Record<string, unknown>, experiment = 1) =>
+    context({ experiment, config: config(proposer, ["train.py"]), files: { "train.py": PY } });
+
+  it("tunes a keyword argument the configuration lists, changing only its literal", () => {
+    for (let n = 1; n <= 20; n++) {
+      const p = proposeMutation(pyContext({ knobs: ["AdamW(lr)"] }, n));
+      const after = apply({ "train.py": PY }, p.edits)["train.py"] ?? "";
+      const m = /^opt = torch\.optim\.AdamW\(model\.parameters\(\), lr=([0-9.e-]+), weight_decay=0\.1\)$/m.exec(after);
+      expect(m, after).not.toBeNull();
+      expect(Number(m?.[1])).not.toBe(3e-4);
+      expect(after.replace(/lr=[0-9.e-]+/, "lr=3e-4")).toBe(PY);
+      expect(p.title).toMatch(/^AdamW\(lr\) 3e-4 -> /);
+    }
+  });
+
+  it("changes two arguments of one line together when both are drawn", () => {
+    let both = 0;
+    for (let n = 1; n <= 40; n++) {
+      const p = proposeMutation(pyContext({ knobs: ["AdamW(lr)", "AdamW(weight_decay)"] }, n));
+      const after = apply({ "train.py": PY }, p.edits)["train.py"] ?? "";
+      const m = /AdamW\(model\.parameters\(\), lr=([0-9.e-]+), weight_decay=([0-9.e-]+)\)/.exec(after);
+      expect(m, after).not.toBeNull();
+      const changed = mutationsOf(p.meta);
+      if (changed.length === 2) {
+        both++;
+        expect(Number(m?.[1])).toBe(changed.find((c) => c.name === "AdamW(lr)")?.to);
+        expect(Number(m?.[2])).toBe(changed.find((c) => c.name === "AdamW(weight_decay)")?.to);
+      }
+    }
+    expect(both).toBeGreaterThan(0);
+  });
+
+  it("never touches an excluded knob, nor a measurement setting by default", () => {
+    for (let n = 1; n <= 30; n++) {
+      const names = mutationsOf(proposeMutation(pyContext({ knobs: ["lr", "weight_decay"], exclude: ["weight_decay"] }, n)).meta).map((m) => m.name);
+      expect(names).toEqual(["AdamW(lr)"]);
+    }
+    // By default only top-level constants are tuned, and eval_iters is a measurement setting: nothing left.
+    expect(() => proposeMutation(pyContext({}))).toThrow(/only measurement or logging settings, which are not tuned unless listed: eval_iters/);
+  });
+});
