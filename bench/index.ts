@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { actionBenchmarks } from "./action.js";
 import { appBenchmarks } from "./app.js";
+import { demoBenchmarks } from "./demo.js";
 import { initBenchmarks } from "./init.js";
 import { isolationBenchmarks } from "./isolation.js";
 import { judgeBenchmarks } from "./judge.js";
@@ -17,6 +18,7 @@ const groups: { name: string; run: () => BenchResult[] | Promise<BenchResult[]> 
   { name: "local", run: localBenchmarks },
   { name: "proposer", run: proposerBenchmarks },
   { name: "action", run: actionBenchmarks },
+  { name: "demo", run: demoBenchmarks },
   { name: "init", run: initBenchmarks },
   { name: "isolation", run: isolationBenchmarks },
   { name: "app", run: appBenchmarks },

@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ConfigInput } from "../src/core/config.js";
 import { type LedgerEvent, type LedgerProblem, type NewEventInput, stamp } from "../src/core/events.js";
+import { campaignBranch } from "../src/core/names.js";
 import { tally } from "../src/core/state.js";
 import { drive } from "../src/local/driver.js";
 import { LocalFleet } from "../src/local/fleet.js";
@@ -103,6 +104,8 @@ interface CampaignTiming {
 
 async function campaign(parallel: number, runMs: number, proposeMs: number, ledger: LedgerStore): Promise<CampaignTiming> {
   const repo = new FakeRepoHost({ "train.py": "X = 0.5\n", "eval.py": "x" });
+  // The campaign branch, as `autoresearch run` creates it: a keep moves it with a compare-and-swap.
+  repo.branches.set(campaignBranch("1"), "base");
   const executor = new TimedExecutor(repo, runMs);
   await ledger.append([{ type: "campaign_started", campaign: "1", config: config(parallel), base_commit: "base", goal: "lower loss", source: "cli" }], 0);
   const deps = { repo, ledger, executor: new LocalFleet(executor), proposer: new TimedProposer(proposeMs), logger: silentLogger };

@@ -19,6 +19,9 @@ export interface CommitOptions {
   at: string;
 }
 
+/** What a three-way merge made: a commit, or the paths it could not merge (and no commit). */
+export type MergeResult = ({ ok: true } & CommitResult) | { ok: false; conflicts: string[] };
+
 export interface RepoHost {
   /** Contents of the given paths at a commit; undefined for a missing file. */
   readFiles(commit: string, paths: string[]): Promise<Record<string, string | undefined>>;
@@ -29,6 +32,16 @@ export interface RepoHost {
    * EditError when a path cannot be written (a file where a folder is, or below a file).
    */
   commit(parent: string, files: Record<string, string>, message: string, options: CommitOptions): Promise<CommitResult>;
+  /**
+   * Re-applies the change `base..theirs` on `ours` with git's three-way merge (merge base `base`,
+   * given explicitly, not computed): on success, a new commit whose only parent is `ours` (so the
+   * campaign branch stays linear), whose tree is the merged tree, with `message` and the date of
+   * `options`, and a diff against `ours`; the same inputs make the same commit. When a file cannot
+   * be merged cleanly (both sides changed the same lines, a file changed on one side and deleted on
+   * the other, a binary file changed on both), no commit is made and the conflicting paths are
+   * returned. No side effect on any working tree, index, HEAD or branch.
+   */
+  merge(base: string, ours: string, theirs: string, message: string, options: CommitOptions): Promise<MergeResult>;
   /**
    * Compare-and-swap: moves branch `name` to `commit` only if it points at `expected` now (`null`:
    * only if it does not exist). A branch already at `commit` is left as it is (a step done twice).
@@ -59,6 +72,8 @@ export interface RunResult {
   reason: string;
   /** Bounded, sanitized end of the output. */
   tail: string;
+  /** Guard metric values by name (ok runs of a campaign with guards). */
+  guards?: Record<string, number>;
   /** Where the run can be seen (GitHub: the workflow run's page), when there is such a place. */
   url?: string;
   /** The isolation the run had (src/runner/isolation.ts); absent where nothing ran. */

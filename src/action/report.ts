@@ -58,6 +58,7 @@ export function renderSummary(r: ExperimentResult): string {
     ...modeRow,
     ["status", r.status],
     ["metric", r.metric === null ? "none" : String(r.metric)],
+    ...Object.entries(r.guards ?? {}).map(([name, v]): [string, string] => [`guard ${name}`, String(v)]),
     ["time", `${r.seconds.toFixed(1)} s${evalOnly ? " (eval only)" : ""}${r.timed_out ? " (timed out)" : ""}`],
     ["exit code", r.exit_code === null ? "none" : String(r.exit_code)],
     ["commit", `${r.commit.slice(0, 12)} (parent ${r.parent.slice(0, 12)})`],

@@ -207,6 +207,7 @@ export async function runAction(rawInputs: Record<string, string>, ctx: ActionCo
     ...base,
     status: run.status,
     metric: run.status === "ok" ? run.metric : null,
+    ...(run.status === "ok" && run.guards ? { guards: run.guards } : {}),
     seconds: round(run.seconds, 3),
     timed_out: run.status === "timeout",
     exit_code: run.exitCode,

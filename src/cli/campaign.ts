@@ -241,27 +241,82 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const state0 = fold(events);
     for (const p of state0.problems) log.warn(`the ledger has an event that contradicts an earlier one: ${p}`);
     const config = state0.config;
-    const deps = {
-      repo: new GitRepoHost(root),
-      executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: runEnvironment(process.env, config.run_env) })),
-      proposer: createProposer(config, { env: process.env, logger: log }),
-      ledger,
-      logger: log,
-    };
     out.say(
       `Campaign ${id}: ${config.metric.goal} ${config.metric.name} · ${config.budget.max_experiments} experiments · ${config.budget.parallel} in parallel · ${config.proposer.kind} proposer · time box ${config.budget.experiment_timeout}s`,
     );
-    const progress = new Progress(out);
-    progress.start();
-    let result: Awaited<ReturnType<typeof drive>>;
-    try {
-      result = await drive({ events, deps, clock: { now: () => new Date() }, signal: opts.signal, onUpdate: (s, r, ev) => progress.update(s, r, ev) });
-    } finally {
-      progress.stop();
-    }
-    const reportPath = await writeReport(root, id, result.state);
-    const isolation = isolationText((await ledger.read()).events);
-    return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted, isolation };
+    return await driveLocally(root, id, ledger, events, out, opts.signal, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Drives campaign `id` with the local adapters until it stops (or the signal), then writes its report. */
+async function driveLocally(
+  root: string,
+  id: string,
+  ledger: FileLedgerStore,
+  events: LedgerEvent[],
+  out: Output,
+  signal: AbortSignal,
+  log: ReturnType<typeof cliLogger>,
+): Promise<CampaignOutcome> {
+  const config = fold(events).config;
+  const deps = {
+    repo: new GitRepoHost(root),
+    executor: new LocalFleet(new LocalExecutor({ repoDir: root, config, logger: log, env: runEnvironment(process.env, config.run_env) })),
+    proposer: createProposer(config, { env: process.env, logger: log }),
+    ledger,
+    logger: log,
+  };
+  const progress = new Progress(out);
+  progress.start();
+  let result: Awaited<ReturnType<typeof drive>>;
+  try {
+    result = await drive({ events, deps, clock: { now: () => new Date() }, signal, onUpdate: (s, r, ev) => progress.update(s, r, ev) });
+  } finally {
+    progress.stop();
+  }
+  const reportPath = await writeReport(root, id, result.state);
+  const isolation = isolationText((await ledger.read()).events);
+  return { state: result.state, summary: summarize(result.state), reportPath, interrupted: result.interrupted, isolation };
+}
+
+/** What `autoresearch confirm` needs. */
+export interface ConfirmOptions {
+  root: string;
+  campaign?: string;
+  out: Output;
+  signal: AbortSignal;
+}
+
+/**
+ * Confirms the final number of a finished campaign: records `confirmation_requested` and drives
+ * the planner, which runs the base and the best commit interleaved on fresh paired seeds
+ * (accept.confirm_repeats, 5 when it is 0) and records the result. Refuses a campaign that is not
+ * finished or kept nothing.
+ */
+export async function confirmCampaign(opts: ConfirmOptions): Promise<CampaignOutcome> {
+  const { root, out } = opts;
+  const log = cliLogger(out);
+  const lock = await acquireLock(root, { command: "autoresearch confirm" });
+  try {
+    const ids = await listCampaigns(root);
+    const id = opts.campaign ?? ids.at(-1);
+    if (!id || !ids.includes(id))
+      throw new RepoStateError(id ? `no campaign ${id} in ${root}/.autoresearch` : "there is no campaign to confirm here; start one with `autoresearch run`");
+    await lock.update({ campaign: id });
+    const ledger = await FileLedgerStore.forCampaign(root, id);
+    const { events } = await ledger.assertReadable();
+    if (events.length === 0) throw new LedgerError(`campaign ${id} has an empty ledger`, ledger.file);
+    const state = fold(events);
+    if (!state.stopped)
+      throw new RepoStateError(
+        `campaign ${id} has not finished; finish it first (\`autoresearch run --resume --campaign ${id}\`: a campaign that ends with a keep confirms its final number itself)`,
+      );
+    if (state.best.experiment === 0) throw new RepoStateError(`campaign ${id} kept no change: there is nothing to confirm`);
+    const requested = await ledger.append([{ type: "confirmation_requested", reason: "autoresearch confirm" }], state.lastSeq);
+    out.say(`Confirming campaign ${id}: the base and the best commit (experiment ${state.best.experiment}) on fresh paired seeds.`);
+    return await driveLocally(root, id, ledger, [...events, ...requested], out, opts.signal, log);
   } finally {
     await lock.release();
   }

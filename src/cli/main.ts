@@ -15,7 +15,7 @@ import { git, isGitRepo, repoRoot } from "../local/git.js";
 import { FileLedgerStore } from "../local/ledger.js";
 import { listCampaigns, reportFile } from "../local/paths.js";
 import { missingInputs } from "../runner/inputs.js";
-import { type CampaignOutcome, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
+import { type CampaignOutcome, confirmCampaign, finalText, jsonSummary, type Overrides, repositoryProblems, runCampaign, writeReport } from "./campaign.js";
 import { initOptionsOf, runInit } from "./init/command.js";
 import { checkSchedule, githubNextSteps, initGithub, initSchedule, TODO_PLACEHOLDER } from "./init.js";
 import { createOutput, type Output } from "./output.js";
@@ -164,6 +164,27 @@ export function buildProgram(state: { code: number }): Command {
     state.code = await runIn(dir, flags, "demo", out, claude ? { proposerKind: "claude", maxCostUsd: DEMO_CLAUDE_MAX_COST_USD } : {});
     out.say(`\nLook around: cd ${dir} && git log --oneline autoresearch/1/best`);
   });
+
+  program
+    .command("confirm")
+    .description(
+      "confirm a finished campaign's final number: the base and the best commit run interleaved on fresh paired seeds (accept.confirm_repeats), and the report headlines the confirmed change",
+    )
+    .option("--campaign <id>", "which campaign (default: the latest)")
+    .option("--json", "print a machine-readable summary as the last line of stdout (progress goes to stderr)")
+    .option("--no-progress", "print plain lines instead of a live display")
+    .action(async (flags) => {
+      const out = createOutput({ json: Boolean(flags.json), debug: Boolean(program.opts().debug), progress: flags.progress !== false });
+      const { signal, dispose } = interruptSignal(out);
+      try {
+        const outcome = await confirmCampaign({ root: await findRoot(), campaign: flags.campaign, out, signal });
+        out.say(finalText(outcome, await findRoot(), out));
+        if (flags.json) out.json(jsonSummary(outcome));
+        state.code = outcome.state.confirmation?.phase === "done" ? 0 : 130;
+      } finally {
+        dispose();
+      }
+    });
 
   program
     .command("init")

@@ -71,6 +71,14 @@ export function describeEvent(state: CampaignState, ev: LedgerEvent): string | u
       const verdict = ev.verdict === "keep" ? "KEPT" : "discarded";
       return `#${ev.experiment} ${verdict}: ${ev.reason}`;
     }
+    case "rebase_conflicted":
+      return `#${ev.experiment} conflicts with the new best (${ev.conflicts.join(", ")}); comparing its own commit with it as a whole`;
+    case "judging_changed":
+      return `judging: ${ev.reason}`;
+    case "confirmation_started":
+      return `confirming: the base and the best (#${ev.best_experiment}) on ${ev.seeds.length} fresh paired seeds`;
+    case "confirmation_judged":
+      return `${ev.confirmed ? "confirmed" : "NOT confirmed"}: ${ev.reason}`;
     case "campaign_stopped":
       return `campaign stopped: ${ev.reason}`;
     default:

@@ -40,29 +40,53 @@ const Threshold = z
   .describe('Smallest improvement that counts: absolute in metric units, or relative such as "0.5%".')
   .transform((v) => (typeof v === "number" ? { kind: "absolute" as const, value: v } : { kind: "relative" as const, value: Number(v.slice(0, -1)) / 100 }));
 
-export const MetricConfigSchema = z
+/** What a metric and a guard share: how it is named, read and compared. */
+const metricShape = {
+  name: z
+    .string()
+    .regex(/^[A-Za-z_][\w.-]*$/, "expected a metric name made of letters, digits, _ . -")
+    .describe('Metric name; by default the last line "name: value" of the output is read.'),
+  goal: z.enum(["minimize", "maximize"]).describe("Whether lower or higher is better."),
+  pattern: z.string().optional().describe('A regular expression with one capture group; the last match wins, e.g. "val loss ([0-9.eE+-]+)".'),
+  file: z.string().optional().describe("Read the metric from this JSON file (relative to the repository) instead of the output; key = name."),
+};
+
+/** One capture group in `pattern`, and not both `pattern` and `file`. */
+function checkReading(m: { pattern?: string | undefined; file?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (m.pattern !== undefined) {
+    try {
+      const groups = new RegExp(`${m.pattern}|`).exec("")?.length ?? 1;
+      if (groups - 1 !== 1) ctx.addIssue({ code: "custom", path: ["pattern"], message: `expected exactly one capture group, found ${groups - 1}` });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: `invalid regular expression: ${(err as Error).message}` });
+    }
+  }
+  if (m.pattern !== undefined && m.file !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["file"], message: "use either pattern or file, not both" });
+  }
+}
+
+export const MetricConfigSchema = z.strictObject(metricShape).superRefine(checkReading);
+
+/**
+ * A guard: another metric the experiment prints (silent degradation: accuracy, training time,
+ * peak memory). A candidate is discarded when a paired test at accept.confidence shows the guard
+ * worse than the best's by more than its tolerance; a run whose guard cannot be read has failed.
+ */
+export const GuardConfigSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z_][\w.-]*$/, "expected a metric name made of letters, digits, _ . -")
-      .describe('Metric name; by default the last line "name: value" of the output is read.'),
-    goal: z.enum(["minimize", "maximize"]).describe("Whether lower or higher is better."),
-    pattern: z.string().optional().describe('A regular expression with one capture group; the last match wins, e.g. "val loss ([0-9.eE+-]+)".'),
-    file: z.string().optional().describe("Read the metric from this JSON file (relative to the repository) instead of the output; key = name."),
+    ...metricShape,
+    name: metricShape.name.describe('Guard name; by default the last line "name: value" of the output is read.'),
+    goal: metricShape.goal.describe("Whether lower or higher is better for this guard."),
+    tolerance: z
+      .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a number or a percentage such as "1%"')])
+      .default(0)
+      .describe('How much worse than the best the guard may get: absolute in its units, or relative such as "1%" (of the best\'s value).')
+      .transform((v) => (typeof v === "number" ? { kind: "absolute" as const, value: v } : { kind: "relative" as const, value: Number(v.slice(0, -1)) / 100 })),
   })
-  .superRefine((m, ctx) => {
-    if (m.pattern !== undefined) {
-      try {
-        const groups = new RegExp(`${m.pattern}|`).exec("")?.length ?? 1;
-        if (groups - 1 !== 1) ctx.addIssue({ code: "custom", path: ["pattern"], message: `expected exactly one capture group, found ${groups - 1}` });
-      } catch (err) {
-        ctx.addIssue({ code: "custom", path: ["pattern"], message: `invalid regular expression: ${(err as Error).message}` });
-      }
-    }
-    if (m.pattern !== undefined && m.file !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["file"], message: "use either pattern or file, not both" });
-    }
-  });
+  .superRefine(checkReading);
+/** A validated guard. */
+export type GuardConfig = z.output<typeof GuardConfigSchema>;
 
 export const BudgetConfigSchema = z.strictObject({
   experiment_timeout: Duration.default(300).describe("Time box of one run; the whole process group is killed beyond it."),
@@ -85,6 +109,22 @@ export const AcceptConfigSchema = z.strictObject({
   simpler_margin: Threshold.default({ kind: "relative", value: 0.005 }).describe(
     'prefer_simpler: how much worse a simpler change may be and still be kept (absolute, or relative such as "0.5%"); it must be shown to be no worse than this.',
   ),
+  scale: z
+    .enum(["linear", "log", "auto"])
+    .default("auto")
+    .describe(
+      "Where the noise is pooled and the test is made: linear (metric units), log (ratios, for a positive metric whose noise scales with it), or auto (log once every value seen is positive and they span more than 10x). Reports stay in metric units.",
+    ),
+  confirm_repeats: z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .refine((n) => n !== 1, "expected 0 (off) or at least 2: one pair has no variance to test")
+    .default(5)
+    .describe(
+      "When a campaign ends with a keep: the base and the best commit run interleaved on this many fresh paired seeds, for the confirmed headline; 0 turns it off.",
+    ),
 });
 
 /** What one model costs, in US dollars per million tokens. */
@@ -210,6 +250,22 @@ export const ConfigSchema = z
           ctx.addIssue({ code: "custom", message: `not a cron expression: ${(err as Error).message}` });
         }
       }),
+    guards: z
+      .array(GuardConfigSchema)
+      .default([])
+      .describe("Other metrics that must not get worse beyond their tolerance (silent degradation); read like metric, from the same output or file."),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set([c.metric.name]);
+    c.guards.forEach((g, i) => {
+      if (seen.has(g.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["guards", i, "name"],
+          message: `${JSON.stringify(g.name)} is already ${g.name === c.metric.name ? "the metric" : "a guard"}`,
+        });
+      seen.add(g.name);
+    });
   })
   .describe("autoresearch campaign configuration (.github/autoresearch.yml)");
 

@@ -56,6 +56,25 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
+/** Values of the guard metrics a run printed, by guard name (a run whose guard could not be read failed). */
+export const GuardValuesSchema = z.record(z.string(), z.number()).describe("Guard metric values of the run, by guard name.");
+
+/** How one guard compared on a candidate's paired seeds, as the verdict records it. */
+export const GuardCheckSchema = z.strictObject({
+  name: z.string(),
+  best: z.number().describe("The best's mean of the guard over the paired seeds."),
+  candidate: z.number().describe("The candidate's mean of the guard over the same seeds."),
+  worse_by: z.number().describe("How much worse the candidate is, in the guard's units (negative: better)."),
+  tolerance: z.number().min(0).describe("How much worse it may be, in the guard's units."),
+  p_value: z.number().nullable().describe("One-sided p-value that it is worse by more than the tolerance."),
+  ok: z.boolean().describe("False when the test shows it worse beyond its tolerance: the candidate is discarded."),
+});
+export type GuardCheck = z.infer<typeof GuardCheckSchema>;
+
+/** Where the judge compares values: metric units or their logarithm. */
+export const ScaleSchema = z.enum(["linear", "log"]);
+export type Scale = z.infer<typeof ScaleSchema>;
+
 /** Lines of code a change adds and removes, blank and comment-only lines not counted (prefer_simpler). */
 export const CodeLinesSchema = z.strictObject({ added: z.number().int().min(0), removed: z.number().int().min(0) });
 export type CodeLines = z.infer<typeof CodeLinesSchema>;
@@ -152,6 +171,7 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     exit_code: z.number().int().nullable(),
     reason: z.string().default(""),
     tail: z.string().default("").describe("Bounded, sanitized end of the run's output."),
+    guards: GuardValuesSchema.optional(),
     url: z.string().optional().describe("Where the run can be seen (GitHub: the workflow run's page), when known."),
     isolation: IsolationLevelSchema.optional().describe("The isolation the run had; absent in ledgers written before it was recorded."),
   }),
@@ -168,6 +188,13 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     ...base,
+    type: z.literal("rebase_conflicted"),
+    experiment: z.number().int().min(1),
+    onto: z.string().describe("The best commit the candidate's change could not be merged onto."),
+    conflicts: z.array(z.string()).describe("Paths git's three-way merge could not resolve."),
+  }),
+  z.strictObject({
+    ...base,
     type: z.literal("experiment_judged"),
     experiment: z.number().int().min(0),
     commit: z.string(),
@@ -177,6 +204,57 @@ export const LedgerEventSchema = z.discriminatedUnion("type", [
     candidate_mean: z.number().nullable(),
     improvement: z.number().nullable().describe("Baseline mean minus candidate mean, sign flipped for maximize."),
     p_value: z.number().nullable(),
+    pairs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Seeds on which both the candidate and the best it was compared with have a result (the means are over these)."),
+    guards: z.array(GuardCheckSchema).optional().describe("How each guard metric compared on those seeds."),
+    supersedes: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("A keep that replaces the best as a whole (its change conflicted with the best's): the experiment whose keep it supersedes."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("judging_changed"),
+    scale: ScaleSchema.describe("Where the noise is pooled and the test made from now on."),
+    deterministic: z.boolean().describe("True while every repeated measurement has been identical: one run per candidate."),
+    reason: z.string(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("confirmation_requested"),
+    reason: z.string().describe("Who asked (autoresearch confirm) for a confirmation of a finished campaign."),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("confirmation_started"),
+    base_commit: z.string(),
+    best_commit: z.string(),
+    best_experiment: z.number().int().min(1),
+    seeds: z.array(z.number().int()).min(1).describe("Fresh seeds, on neither commit before: each runs on both, interleaved."),
+    reason: z.string(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal("confirmation_judged"),
+    best_commit: z.string(),
+    confirmed: z.boolean().describe("True when a paired one-sided test at accept.confidence shows the best better than the base."),
+    pairs: z.number().int().min(0).describe("Seeds with a result on both commits."),
+    base_mean: z.number().nullable(),
+    best_mean: z.number().nullable().describe("Means over the paired seeds (geometric on the log scale)."),
+    change_pct: z.number().nullable().describe("Change of the best from the base, in percent of the base (negative: lower)."),
+    interval_pct: z
+      .tuple([z.number(), z.number()])
+      .nullable()
+      .describe("Two-sided interval of change_pct at 1 - 2 * (1 - confidence): its end nearer no change is the one-sided bound of the test."),
+    p_value: z.number().nullable(),
+    scale: ScaleSchema,
+    reason: z.string(),
   }),
   z.strictObject({
     ...base,

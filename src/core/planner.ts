@@ -5,9 +5,22 @@
  * next plan does not repeat them.
  */
 import { minImprovementAbsolute, SPENDING_PROPOSERS, thresholdAbsolute } from "./config.js";
-import { judge } from "./judge.js";
+import type { GuardCheck, Scale } from "./events.js";
+import { confirmChange, judge, pairsNeeded } from "./judge.js";
+import {
+  candidateSeeds,
+  desiredJudging,
+  guardInputs,
+  indexRuns,
+  metricReading,
+  pairedGroups,
+  pairedNoise,
+  pairsOf,
+  type RunIndex,
+  toScaleDiffs,
+} from "./pairing.js";
 import { activeMs, type CampaignState, currentMetrics, type ExperimentState, type RunState } from "./state.js";
-import { mean, robustPooledNoise } from "./stats.js";
+import { mean } from "./stats.js";
 
 /** How often a candidate may be re-applied on a moved best before it is discarded as stale. */
 export const MAX_REBASES = 3;
@@ -28,8 +41,35 @@ export type Command =
       candidateMean: number | null;
       improvement: number | null;
       pValue: number | null;
+      /** Seeds the verdict's means are over (absent for the baseline and failures). */
+      pairs?: number;
+      guards?: GuardCheck[];
+      /** A keep that replaces the best `supersedes` as a whole (its change conflicted with it). */
+      supersedes?: number;
     }
+  /** Re-apply a stale candidate's change on the new best `onto` with git's three-way merge. */
   | { kind: "rebase"; experiment: number; onto: string }
+  /**
+   * Record that the campaign judges differently from now on (`judging_changed`): planned alone,
+   * before anything is judged with the new scale or mode; a driver records it and plans again.
+   */
+  | { kind: "judging"; scale: Scale; deterministic: boolean; reason: string }
+  /** Choose the confirmation's fresh seeds (`confirmation_started`); its runs follow as start_runs. */
+  | { kind: "start_confirmation"; baseCommit: string; bestCommit: string; bestExperiment: number; seeds: number[]; reason: string }
+  /** Record the confirmation's result (`confirmation_judged`). */
+  | {
+      kind: "confirm";
+      bestCommit: string;
+      confirmed: boolean;
+      pairs: number;
+      baseMean: number | null;
+      bestMean: number | null;
+      changePct: number | null;
+      intervalPct: [number, number] | null;
+      pValue: number | null;
+      scale: Scale;
+      reason: string;
+    }
   /** A run handed out twice whose result never came: record it as lost (a failed run). */
   | { kind: "run_lost"; experiment: number; commit: string; seed: number; reason: string }
   /** A proposal asked for twice that never arrived: record it as failed. */
@@ -47,6 +87,12 @@ export function commandKey(c: Command): string {
       return `judge:${c.experiment}`;
     case "rebase":
       return `rebase:${c.experiment}`;
+    case "judging":
+      return "judging";
+    case "start_confirmation":
+      return `confirmation:${c.bestCommit}`;
+    case "confirm":
+      return `confirm:${c.bestCommit}`;
     case "run_lost":
       return `lost:${c.experiment}:${c.commit}:${c.seed}`;
     case "proposal_lost":
@@ -76,26 +122,6 @@ export function nextSeeds(e: ExperimentState, n: number): number[] {
 /** True when a lease deadline has passed at `now`. */
 function leaseExpired(until: string | undefined, now: Date): boolean {
   return until !== undefined && Date.parse(until) <= now.getTime();
-}
-
-/**
- * The campaign's pooled noise for judging `candidate`: every commit measured more than once, less
- * those whose scatter is incompatible with the rest (see robustPooledNoise), plus the candidate's own.
- */
-export function campaignNoise(s: CampaignState, candidate?: ExperimentState) {
-  const groups: number[][] = [];
-  for (const e of s.experiments) {
-    if (!e || e === candidate) continue;
-    const byCommit = new Map<string, number[]>();
-    for (const r of e.runs) {
-      if (r.status !== "ok" || r.metric === null) continue;
-      const g = byCommit.get(r.commit) ?? [];
-      g.push(r.metric);
-      byCommit.set(r.commit, g);
-    }
-    groups.push(...byCommit.values());
-  }
-  return robustPooledNoise(groups, candidate ? [currentMetrics(candidate)] : []);
 }
 
 /** Experiments judged in a row since the last keep (failures included). */
@@ -181,30 +207,125 @@ function failedRunReason(r: RunState): string {
 
 type JudgeCommand = Extract<Command, { kind: "judge" }>;
 
-/** What to do next. */
-export function plan(s: CampaignState, now: Date): Command[] {
-  if (s.stopped) return [];
-  const cfg = s.config;
-  const stop = hardStopReason(s, now);
-  if (stop) return [{ kind: "stop", reason: stop }];
-  // Paused: nothing new starts; results of what is in flight are still recorded, and judged on resume.
-  if (s.paused) return [];
+/** The commit whose locked files a run of `e` is evaluated with. */
+function runParent(e: ExperimentState): string {
+  return e.experiment === 0 ? e.commit : e.parent;
+}
 
+/** Work handed to another process whose lease passed: handed out once more, then lost. */
+function leaseCommands(s: CampaignState, now: Date): Command[] {
   const cmds: Command[] = [];
-
-  // Leases: work handed to another process (a workflow run, a proposal in another replica) that
-  // has not reported by its deadline is handed out once more, then counted as lost.
   for (const e of s.experiments) {
     if (!e) continue;
     for (const r of e.runs) {
       if (r.status !== "running" || r.commit !== e.commit || !leaseExpired(r.leaseUntil, now)) continue;
       if (r.dispatches >= 2)
         cmds.push({ kind: "run_lost", experiment: e.experiment, commit: r.commit, seed: r.seed, reason: `no result within its lease, ${r.dispatches} times` });
-      else cmds.push({ kind: "start_runs", experiment: e.experiment, commit: r.commit, parent: e.experiment === 0 ? e.commit : e.parent, seeds: [r.seed] });
+      else cmds.push({ kind: "start_runs", experiment: e.experiment, commit: r.commit, parent: runParent(e), seeds: [r.seed] });
     }
   }
+  return cmds;
+}
 
-  const runQueue: { e: ExperimentState; count: number }[] = [];
+/** Runs in flight across the campaign. */
+function runningCount(s: CampaignState): number {
+  let running = 0;
+  for (const e of s.experiments) if (e) running += e.runs.filter((r) => r.status === "running").length;
+  return running;
+}
+
+/** Seeds of one experiment to start, in the order slots are filled. */
+interface Queued {
+  e: ExperimentState;
+  seeds: number[];
+}
+
+/** Fills the free run slots in queue order; returns the start_runs commands and how many experiments still wait for a slot. */
+function fillSlots(queue: readonly Queued[], free: number): { cmds: Command[]; waiting: number } {
+  const cmds: Extract<Command, { kind: "start_runs" }>[] = [];
+  const waiting = new Set<number>();
+  for (const { e, seeds } of queue) {
+    const take = seeds.slice(0, Math.max(0, free));
+    if (take.length < seeds.length) waiting.add(e.experiment);
+    if (take.length === 0) continue;
+    free -= take.length;
+    // Consecutive seeds of one experiment go out as one command.
+    const last = cmds.at(-1);
+    if (last && last.experiment === e.experiment && last.commit === e.commit) last.seeds.push(...take);
+    else cmds.push({ kind: "start_runs", experiment: e.experiment, commit: e.commit, parent: runParent(e), seeds: take });
+  }
+  return { cmds, waiting: waiting.size };
+}
+
+/** The commands of the confirmation phase, [] while its runs are in flight, or undefined when none is due. */
+function confirmationCommands(s: CampaignState, index: RunIndex, free: number): Command[] | undefined {
+  const cfg = s.config;
+  const conf = s.confirmation;
+  const requested = conf?.requested === true && conf.phase !== "done";
+  if (s.best.experiment === 0) return undefined;
+  if (!requested && (cfg.accept.confirm_repeats === 0 || (conf?.phase === "done" && conf.bestCommit === s.best.commit))) return undefined;
+  const best = s.experiments[s.best.experiment] as ExperimentState;
+  const base = s.experiments[0] as ExperimentState;
+  if (!conf || conf.phase === "requested" || conf.bestCommit !== s.best.commit || conf.phase === "done") {
+    // A deterministic target shows any drift on two seeds; otherwise accept.confirm_repeats (5 when it is 0 and a confirmation was asked for).
+    const want = cfg.accept.confirm_repeats || 5;
+    const k = s.judging.deterministic ? Math.min(want, 2) : want;
+    const used = new Set([...(index.get(base.commit)?.keys() ?? []), ...(index.get(best.commit)?.keys() ?? [])]);
+    const seeds: number[] = [];
+    for (let seed = 1; seeds.length < k; seed++) if (!used.has(seed)) seeds.push(seed);
+    const reason = requested ? (conf?.reason ?? "asked for") : "the campaign ended with a keep";
+    return [{ kind: "start_confirmation", baseCommit: base.commit, bestCommit: best.commit, bestExperiment: best.experiment, seeds, reason }];
+  }
+  // Interleaved: each seed on the base, then on the best, so drift in the machines hits both alike.
+  const baseRuns = index.get(conf.baseCommit);
+  const bestRuns = index.get(conf.bestCommit);
+  const queue: Queued[] = [];
+  for (const seed of conf.seeds) {
+    if (!baseRuns?.has(seed)) queue.push({ e: base, seeds: [seed] });
+    if (!bestRuns?.has(seed)) queue.push({ e: best, seeds: [seed] });
+  }
+  if (queue.length) return fillSlots(queue, free).cmds;
+  const all = conf.seeds.flatMap((seed) => [baseRuns?.get(seed), bestRuns?.get(seed)]);
+  if (all.some((r) => r?.status === "running")) return [];
+  const pairs: { base: number; best: number }[] = [];
+  for (const seed of conf.seeds) {
+    const b = baseRuns?.get(seed);
+    const k = bestRuns?.get(seed);
+    const bv = b && metricReading(b);
+    const kv = k && metricReading(k);
+    if (bv !== undefined && kv !== undefined) pairs.push({ base: bv, best: kv });
+  }
+  const r = confirmChange(cfg.metric.goal, s.judging.scale, pairs, cfg.accept.confidence);
+  return [{ kind: "confirm", bestCommit: conf.bestCommit, pairs: pairs.length, ...r }];
+}
+
+/** What a stopped campaign still does: a confirmation someone asked for (`autoresearch confirm`). */
+function planStopped(s: CampaignState, now: Date): Command[] {
+  if (!(s.confirmation?.requested && s.confirmation.phase !== "done") || s.paused) return [];
+  const leases = leaseCommands(s, now);
+  const free = Math.max(0, s.config.budget.parallel - runningCount(s));
+  return [...leases, ...(confirmationCommands(s, indexRuns(s), free) ?? [])];
+}
+
+/** What to do next. */
+export function plan(s: CampaignState, now: Date): Command[] {
+  if (s.stopped) return planStopped(s, now);
+  const cfg = s.config;
+  const stop = hardStopReason(s, now);
+  if (stop) return [{ kind: "stop", reason: stop }];
+  // Paused: nothing new starts; results of what is in flight are still recorded, and judged on resume.
+  if (s.paused) return [];
+
+  const index = indexRuns(s);
+  // How the campaign judges (scale, deterministic) is recorded before anything is judged with it.
+  const judging = desiredJudging(s, index);
+  if (judging.scale !== s.judging.scale || judging.deterministic !== s.judging.deterministic)
+    return [{ kind: "judging", scale: judging.scale, deterministic: judging.deterministic, reason: judging.reason }];
+  const { scale, deterministic } = s.judging;
+  const goal = cfg.metric.goal;
+
+  const cmds: Command[] = leaseCommands(s, now);
+  const queue: Queued[] = [];
   const baselineExp = s.experiments[0] as ExperimentState;
   const baselineDone = baselineExp.verdict !== undefined;
 
@@ -231,36 +352,62 @@ export function plan(s: CampaignState, now: Date): Command[] {
         pValue: null,
       });
     } else if (runs.length < cfg.accept.baseline_repeats) {
-      runQueue.push({ e: baselineExp, count: cfg.accept.baseline_repeats - runs.length });
+      queue.push({ e: baselineExp, seeds: nextSeeds(baselineExp, cfg.accept.baseline_repeats - runs.length) });
     }
   }
 
   const best = s.experiments[s.best.experiment] as ExperimentState;
+  const bestRuns = index.get(best.commit);
+  /** Seeds of the best in flight or started by this plan: a candidate on one of them waits for its result. */
+  const bestPlanned = new Set<number>([...(bestRuns?.values() ?? [])].filter((r) => r.status === "running").map((r) => r.seed));
+  for (const q of queue) if (q.e === best) for (const seed of q.seeds) bestPlanned.add(seed);
+  const queueBest = (seeds: number[]) => {
+    const fresh = seeds.filter((seed) => !bestRuns?.has(seed) && !bestPlanned.has(seed));
+    for (const seed of fresh) bestPlanned.add(seed);
+    if (fresh.length) queue.push({ e: best, seeds: fresh });
+  };
+  const active = s.experiments.filter((e): e is ExperimentState => !!e && e.experiment > 0 && e.phase === "running");
+  const exhausted = exhaustedReason(s);
   // After a keep, the new best is measured again with fresh seeds before it judges anyone: its
-  // runs passed a significance test, so their mean is optimistic (the winner's curse), and a
-  // baseline that is too good hides the next real improvement.
+  // runs passed a significance test, so they are optimistic (the winner's curse), and candidates
+  // paired with a best that looks too good lose real improvements. A deterministic target needs
+  // one re-check, on a second seed, that it stays deterministic.
   let refreshing = false;
   if (best.experiment > 0) {
     const runs = liveRuns(best);
-    const target = cfg.accept.repeats + cfg.accept.baseline_repeats;
-    if (runs.length < target) runQueue.push({ e: best, count: target - runs.length });
-    refreshing = runs.length < target || runs.some((r) => r.status === "running");
+    const target = deterministic ? 2 : cfg.accept.repeats + cfg.accept.baseline_repeats;
+    refreshing = runs.filter((r) => r.status !== "running").length < target;
+    // Not needed when nothing is left to judge (the confirmation measures the end result).
+    if (runs.length < target && (active.length > 0 || !exhausted)) queueBest(nextSeeds(best, target - runs.length));
   }
-  const baseline = currentMetrics(best);
-  const active = s.experiments.filter((e): e is ExperimentState => !!e && e.experiment > 0 && e.phase === "running");
+
+  const groups = pairedGroups(s, index, goal, scale);
+  const baselineMeanAll = mean(currentMetrics(best));
   // Candidates that pass: at most one is kept per plan (the largest improvement), since every
   // keep moves the best that the others were measured against.
   const passing: { e: ExperimentState; cmd: JudgeCommand; improvement: number }[] = [];
   const rebases: Command[] = [];
   for (const e of active) {
     const runs = liveRuns(e);
-    const inFlight = runs.some((r) => r.status === "running");
+    const taken = new Set(runs.map((r) => r.seed));
+    const poolDf = pairedNoise(groups, e.experiment, []).df;
+    const needed = pairsNeeded(cfg.accept.repeats, poolDf, deterministic);
+    /**
+     * Queues seeds of the candidate, each followed by a run of the best on it when the best lacks
+     * it (the candidate's first: a best's run is never started for a seed no candidate took).
+     */
+    const queueCandidate = (seeds: number[]) => {
+      for (const seed of seeds) {
+        queue.push({ e, seeds: [seed] });
+        queueBest([seed]);
+      }
+    };
     if (runs.length === 0) {
-      runQueue.push({ e, count: e.rebases > 0 ? cfg.accept.repeats : 1 });
+      // A rebased candidate is measured in full on its new commit; a new one gets one seed first.
+      queueCandidate(candidateSeeds(e, taken, bestRuns, bestPlanned, cfg.accept.repeats, e.rebases > 0 ? needed : 1));
       continue;
     }
-    if (inFlight) continue;
-    const failed = runs.find((r) => r.status !== "ok");
+    const failed = runs.find((r) => r.status !== "ok" && r.status !== "running");
     if (failed) {
       cmds.push({
         kind: "judge",
@@ -269,32 +416,56 @@ export function plan(s: CampaignState, now: Date): Command[] {
         branch: e.branch,
         verdict: "discard",
         reason: failedRunReason(failed),
-        baselineMean: baseline.length ? mean(baseline) : null,
+        baselineMean: Number.isFinite(baselineMeanAll) ? baselineMeanAll : null,
         candidateMean: null,
         improvement: null,
         pValue: null,
       });
       continue;
     }
+    // Every seed the candidate runs on, the best runs on too (an extra run, reused by later candidates).
+    queueBest(runs.map((r) => r.seed));
+    if (runs.some((r) => r.status === "running")) continue;
     if (!baselineDone || refreshing) continue;
-    const baselineMean = mean(baseline);
+    if (runs.some((r) => bestPlanned.has(r.seed))) continue;
+    const pairs = pairsOf(runs, bestRuns);
+    const own = toScaleDiffs(pairs, goal, scale);
+    const pairedMean = pairs.length ? mean(pairs.map((p) => p.best)) : baselineMeanAll;
     const lines = e.codeLines ?? { added: e.linesAdded, removed: e.linesRemoved };
-    const j = judge({
-      goal: cfg.metric.goal,
-      baseline,
-      candidate: currentMetrics(e),
-      repeats: cfg.accept.repeats,
-      minImprovement: minImprovementAbsolute(cfg, baselineMean),
+    const input = {
+      goal,
+      pairs,
+      repeats: needed,
+      minImprovement: minImprovementAbsolute(cfg, pairedMean),
       confidence: cfg.accept.confidence,
-      noise: campaignNoise(s, e),
+      scale,
+      noise: pairedNoise(groups, e.experiment, own),
       preferSimpler: cfg.accept.prefer_simpler,
-      simplerMargin: thresholdAbsolute(cfg.accept.simpler_margin, baselineMean),
+      simplerMargin: thresholdAbsolute(cfg.accept.simpler_margin, pairedMean),
       linesAdded: lines.added,
       linesRemoved: lines.removed,
       fullOnly: e.rebases > 0,
-    });
+      deterministic,
+      ...(cfg.guards.length ? { guards: guardInputs(s, index, e, runs, bestRuns, (g, level) => thresholdAbsolute(g.tolerance, level)) } : {}),
+    };
+    let j = judge(input);
+    if (j.decision === "more_runs" && runs.length + j.runs > needed + cfg.accept.repeats) {
+      // The best failed on some of the candidate's seeds: decide on the pairs there are.
+      j =
+        pairs.length >= 2
+          ? judge({ ...input, repeats: pairs.length, fullOnly: true })
+          : {
+              decision: "discard",
+              reason: `only ${pairs.length} of its ${runs.length} seeds have a result for the best too`,
+              improvement: null,
+              baselineMean: null,
+              candidateMean: null,
+              pValue: null,
+              pairs: pairs.length,
+            };
+    }
     if (j.decision === "more_runs") {
-      runQueue.push({ e, count: j.runs });
+      queueCandidate(candidateSeeds(e, taken, bestRuns, bestPlanned, cfg.accept.repeats, j.runs));
       continue;
     }
     const cmd: JudgeCommand = {
@@ -308,12 +479,22 @@ export function plan(s: CampaignState, now: Date): Command[] {
       candidateMean: j.candidateMean,
       improvement: j.improvement,
       pValue: j.pValue,
+      pairs: j.pairs,
+      ...(j.guards ? { guards: j.guards } : {}),
     };
     if (j.decision === "keep" && e.parent !== s.best.commit) {
-      // The best moved while this candidate ran: re-apply its edits on the new best and measure again.
-      if (e.rebases >= MAX_REBASES) {
+      if (e.rebaseConflict?.onto === s.best.commit) {
+        // Its change conflicts with the new best's, and its own commit beats that best on paired
+        // seeds: it replaces the best as a whole (the superseded keep stays in the ledger).
+        passing.push({
+          e,
+          cmd: { ...cmd, supersedes: s.best.experiment, reason: `${j.reason}; replaces #${s.best.experiment} as a whole (their changes conflict)` },
+          improvement: j.improvement ?? 0,
+        });
+      } else if (e.rebases + e.conflicts >= MAX_REBASES) {
         cmds.push({ ...cmd, verdict: "discard", reason: `stale: the best moved ${MAX_REBASES + 1} times while it was measured` });
       } else {
+        // The best moved while this candidate ran: merge its change onto the new best and measure again.
         rebases.push({ kind: "rebase", experiment: e.experiment, onto: s.best.commit });
       }
       continue;
@@ -322,30 +503,22 @@ export function plan(s: CampaignState, now: Date): Command[] {
     else cmds.push(cmd);
   }
   // The best of the passing candidates is kept; the others wait for the next plan, where their
-  // parent is no longer the best, so they are rebased onto the new best and measured again.
+  // parent is no longer the best, so they are merged onto the new best and measured again.
   const keep = passing.sort((a, b) => b.improvement - a.improvement || a.e.experiment - b.e.experiment)[0];
   if (keep) cmds.push(keep.cmd);
   // A keep about to land moves the best: rebasing onto the current one now would be wasted.
   else cmds.push(...rebases);
 
-  // Run slots: fill in order (baseline first, then older experiments, which are closer to a verdict).
-  let running = 0;
-  for (const e of s.experiments) if (e) running += e.runs.filter((r) => r.status === "running").length;
-  let free = Math.max(0, cfg.budget.parallel - running);
+  // Run slots: fill in order (baseline first, then the best, then older experiments, which are closer to a verdict).
+  const slots = fillSlots(queue, cfg.budget.parallel - runningCount(s));
+  cmds.push(...slots.cmds);
+  const free = Math.max(0, cfg.budget.parallel - runningCount(s) - slots.cmds.reduce((n, c) => n + (c.kind === "start_runs" ? c.seeds.length : 0), 0));
   // Experiments proposed but still waiting for a slot are proposals ready ahead.
-  let waitingForSlot = 0;
-  for (const { e, count } of runQueue) {
-    const n = Math.min(free, count);
-    if (n < count) waitingForSlot++;
-    if (n === 0) continue;
-    cmds.push({ kind: "start_runs", experiment: e.experiment, commit: e.commit, parent: e.experiment === 0 ? e.commit : e.parent, seeds: nextSeeds(e, n) });
-    free -= n;
-  }
+  const waitingForSlot = slots.waiting;
 
   // Proposals already counted in the budget that must be asked for again: a restart abandoned them,
   // or their lease passed (once; the second time they are given up).
   const proposing = s.experiments.filter((e): e is ExperimentState => !!e && e.experiment > 0 && e.phase === "proposing");
-  const exhausted = exhaustedReason(s);
   const patienceOut = exhausted?.startsWith("patience") === true;
   const again: ExperimentState[] = [];
   for (const e of proposing) {
@@ -382,8 +555,9 @@ export function plan(s: CampaignState, now: Date): Command[] {
     want--;
   }
 
-  // Nothing in flight, nothing to do, and no experiments left: the campaign is complete.
+  // Nothing in flight, nothing to do, and no experiments left: the campaign is complete, once its
+  // final number is confirmed (when it kept something).
   const anyActive = s.experiments.some((e) => e && (e.phase === "running" || e.phase === "proposing"));
-  if (cmds.length === 0 && !anyActive && exhausted) return [{ kind: "stop", reason: exhausted }];
+  if (cmds.length === 0 && !anyActive && exhausted) return confirmationCommands(s, index, free) ?? [{ kind: "stop", reason: exhausted }];
   return cmds;
 }

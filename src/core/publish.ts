@@ -104,14 +104,13 @@ export function renderStatusComment(state: CampaignState, links: PublishLinks = 
   return md;
 }
 
-/** Whether the campaign has a change to propose: a pull request exists from the first keep on. */
 /** Experiments the status comment's and the pull request's charts draw at most. */
 export const CHART_POINTS = 60;
 
 /**
  * What a reader of the status comment waits for, as a key: it changes at each verdict, a new best,
- * a pause, a resume, a stop, a pull request, added instructions, and not at every run handed out
- * or proposal asked for. A driver edits the comment when the key changes (each edit is a write to
+ * a pause, a resume, a stop, a pull request, added instructions, a change of judging scale, each
+ * step of the final confirmation, and not at every run handed out or proposal asked for. A driver edits the comment when the key changes (each edit is a write to
  * GitHub, with its rate limits); once the campaign stopped, whenever the text changes.
  */
 export function statusMilestone(state: CampaignState): string {
@@ -123,17 +122,27 @@ export function statusMilestone(state: CampaignState): string {
     state.stopped?.at ?? null,
     state.published.pullRequest?.number ?? null,
     state.instructions.length,
+    state.judging.scale,
+    state.judging.deterministic,
+    confirmationKey(state),
   ]);
+}
+
+/** The confirmation's step and outcome, as a milestone part. */
+function confirmationKey(state: CampaignState): unknown {
+  const c = state.confirmation;
+  return c ? [c.phase, c.bestCommit, c.result?.confirmed ?? null] : null;
 }
 
 /**
  * The same for the pull request, whose description holds the kept changes: it changes when a
- * change is kept (or superseded) and when the campaign stops.
+ * change is kept (or superseded), when the final confirmation ends and when the campaign stops.
  */
 export function pullRequestMilestone(state: CampaignState): string {
-  return JSON.stringify([state.best.commit, state.stopped?.at ?? null, state.published.statusComment?.id ?? null]);
+  return JSON.stringify([state.best.commit, state.stopped?.at ?? null, state.published.statusComment?.id ?? null, confirmationKey(state)]);
 }
 
+/** Whether the campaign has a change to propose: a pull request exists from the first keep on. */
 export function wantsPullRequest(state: CampaignState): boolean {
   return state.best.experiment > 0 && state.best.commit !== state.baseCommit;
 }
@@ -145,6 +154,12 @@ export function renderPullRequest(state: CampaignState, opts: MarkdownOptions & 
     pullRequestMarker(state.campaign),
     `This pull request holds the ${kept} change${kept === 1 ? "" : "s"} that autoresearch kept in campaign #${state.campaign}: each improved ${tableCell(state.config.metric.name, 100)} beyond the run-to-run noise. ` +
       `It is updated as the campaign goes on${opts.statusUrl ? ` ([status](${opts.statusUrl}))` : ""}; merging or closing it ends the campaign.`,
+    ...(state.confirmation?.result?.confirmed === false && state.confirmation.bestCommit === state.best.commit
+      ? [
+          "",
+          `> [!WARNING]\n> **Not confirmed.** Run again on fresh seeds beside the base commit, the best did not show an improvement at the campaign's confidence (${tableCell(state.confirmation.result.reason, 300)}). Review the numbers below before merging.`,
+        ]
+      : []),
     "",
   ].join("\n");
   const body = renderMarkdown(state, { chartPoints: CHART_POINTS, ...opts, maxBytes: (opts.maxBytes ?? 60_000) - Buffer.byteLength(intro) });

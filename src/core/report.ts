@@ -44,6 +44,27 @@ export interface CampaignSummary {
   best_commit: string;
   /** Seconds from the first to the last event. */
   elapsed_s: number;
+  /**
+   * The confirmation of the final number (base and best on fresh paired seeds), when one ran for
+   * the current best; null otherwise. Reports headline it in place of the campaign's own means.
+   */
+  confirmation: {
+    /** True when it shows the best better than the base at accept.confidence; false: "not confirmed". */
+    confirmed: boolean;
+    /** running: started, results pending. */
+    status: "running" | "done";
+    pairs: number;
+    base: number | null;
+    best: number | null;
+    change_pct: number | null;
+    /** [lower, upper] in percent, at 1 - 2 * (1 - confidence). */
+    interval_pct: [number, number] | null;
+    reason: string;
+  } | null;
+  /** How candidates are judged: scale, and whether the target is deterministic (one run per candidate). */
+  judging: { scale: "linear" | "log"; deterministic: boolean; reason: string };
+  /** Guard metrics: mean of the baseline's and the best's runs. */
+  guards: { name: string; goal: "minimize" | "maximize"; baseline: number | null; best: number | null }[];
 }
 
 function meanOrNull(xs: readonly number[]): number | null {
@@ -120,7 +141,64 @@ export function summarize(state: CampaignState): CampaignSummary {
     stopped: state.stopped?.reason ?? null,
     best_commit: state.best.commit,
     elapsed_s: seconds(state.startedAt, state.lastAt),
+    confirmation: confirmationSummary(state),
+    judging: { ...state.judging },
+    guards: state.config.guards.map((g) => ({
+      name: g.name,
+      goal: g.goal,
+      baseline: base ? meanOrNull(guardValues(base, g.name)) : null,
+      best: meanOrNull(guardValues(bestExperiment(state), g.name)),
+    })),
   };
+}
+
+/** A guard's values in an experiment's successful runs on its current commit. */
+function guardValues(e: ExperimentState, name: string): number[] {
+  return currentRuns(e).flatMap((r) => (r.status === "ok" && r.guards?.[name] !== undefined ? [r.guards[name] as number] : []));
+}
+
+/** The confirmation of the current best, for summaries (null when none ran for it). */
+function confirmationSummary(state: CampaignState): CampaignSummary["confirmation"] {
+  const c = state.confirmation;
+  if (!c || c.phase === "requested" || c.bestCommit !== state.best.commit) return null;
+  const r = c.result;
+  if (!r) return { confirmed: false, status: "running", pairs: 0, base: null, best: null, change_pct: null, interval_pct: null, reason: "running" };
+  return {
+    confirmed: r.confirmed,
+    status: "done",
+    pairs: r.pairs,
+    base: r.baseMean,
+    best: r.bestMean,
+    change_pct: r.changePct,
+    interval_pct: r.intervalPct,
+    reason: r.reason,
+  };
+}
+
+/**
+ * The confirmed change as reports headline it: "0.4467 -> 0.2529 (-43.4%, confidence interval -39%
+ * to -47%, confirmed on 5 paired seeds)", or the campaign's own numbers marked "not confirmed".
+ * The interval's nearer end (to no change) comes first.
+ */
+export function changeHeadline(state: CampaignState): string {
+  const s = summarize(state);
+  const c = s.confirmation;
+  const own = `${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatChange(s.baseline, s.best)}`;
+  if (c?.status !== "done") return `${own})`;
+  if (!c.confirmed) return `${own}, not confirmed)`;
+  const [lo, hi] = c.interval_pct ?? [Number.NaN, Number.NaN];
+  const [near, far] = Math.abs(lo) <= Math.abs(hi) ? [lo, hi] : [hi, lo];
+  // The interval is in percent: shown only beside a percentage.
+  const interval = c.interval_pct && confirmedChange(c).endsWith("%") ? `, confidence interval ${formatPct(near, 0)} to ${formatPct(far, 0)}` : "";
+  return `${formatMetric(c.base)} -> ${formatMetric(c.best)} (${confirmedChange(c)}${interval}, confirmed on ${c.pairs} paired seeds)`;
+}
+
+/**
+ * The confirmed change as text: its percentage (geometric on the log scale, so it may differ from
+ * the means' ratio) where a percentage of the base means something, else the signed difference.
+ */
+function confirmedChange(c: { base: number | null; best: number | null; change_pct: number | null }): string {
+  return c.change_pct !== null && Number.isFinite(c.change_pct) && changePct(c.base, c.best) !== null ? formatPct(c.change_pct) : formatChange(c.base, c.best);
 }
 
 /** How an experiment ended, as reports name it. */
@@ -431,10 +509,46 @@ export interface MarkdownOptions {
   reproduce?: string;
 }
 
-/** The report's title: `autoresearch: <metric> <baseline> -> <best> (<percent>)`. */
+/** The report's title: `autoresearch: <metric> <baseline> -> <best> (<percent>)`, the confirmed change once there is one (see changeHeadline). */
 export function reportTitle(state: CampaignState): string {
-  const s = summarize(state);
-  return `autoresearch: ${s.metric} ${formatMetric(s.baseline)} -> ${formatMetric(s.best)} (${formatChange(s.baseline, s.best)})`;
+  return `autoresearch: ${state.config.metric.name} ${changeHeadline(state)}`;
+}
+
+/** Lines on the confirmation, the judging and the guards (empty when there is nothing to say). */
+function judgingLines(state: CampaignState, s: CampaignSummary): string[] {
+  const lines: string[] = [];
+  const c = s.confirmation;
+  if (c?.status === "done")
+    lines.push(
+      c.confirmed
+        ? `- **Confirmed:** ${tableCell(changeHeadline(state), 300)}: base and best run interleaved on fresh seeds; ${tableCell(c.reason, 300)}`
+        : `- **Not confirmed:** on fresh paired seeds, base and best gave ${formatMetric(c.base)} -> ${formatMetric(c.best)} (${confirmedChange(c)}): ${tableCell(c.reason, 300)}. The number above is the campaign's own, not confirmed.`,
+    );
+  else if (c?.status === "running") lines.push("- **Confirmation:** running (base and best, interleaved on fresh paired seeds)");
+  else if (s.stopped !== null && s.best_commit !== state.baseCommit)
+    lines.push(
+      state.config.accept.confirm_repeats > 0
+        ? "- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm` runs one)"
+        : "- **Not confirmed:** no confirmation ran (accept.confirm_repeats: 0; `autoresearch confirm` runs one)",
+    );
+  const how = [
+    "paired seeds",
+    s.judging.scale === "log" ? "log scale" : "",
+    s.judging.deterministic ? "deterministic target (one run per candidate, one re-check of each new best)" : "",
+  ].filter(Boolean);
+  // Said when it differs from the default (linear scale, noisy target).
+  if (how.length > 1) lines.push(`- **Judging:** ${how.join(", ")}${s.judging.reason ? ` (${tableCell(s.judging.reason, 200)})` : ""}`);
+  if (s.guards.length)
+    lines.push(
+      `- **Guards:** ${s.guards
+        .map((g) => {
+          const tol = state.config.guards.find((x) => x.name === g.name)?.tolerance;
+          const tolText = tol ? (tol.kind === "relative" ? `${Number((tol.value * 100).toPrecision(6))}%` : formatMetric(tol.value)) : "0";
+          return `${tableCell(g.name, 60)} (${g.goal}) ${formatMetric(g.baseline)} -> ${formatMetric(g.best)}, tolerance ${tolText}`;
+        })
+        .join("; ")}`,
+    );
+  return lines;
 }
 
 /** The summary bullet list every report starts with (state, metric, experiments, budget, best commit). */
@@ -452,6 +566,7 @@ export function summaryLines(state: CampaignState): string[] {
     `- **Experiments:** ${s.experiments} run, ${s.kept} kept, ${s.discarded} discarded, ${s.failed} failed, ${s.in_flight} in flight${s.unfinished ? `, ${s.unfinished} cut short by the stop` : ""} (${s.runs} runs)`,
     `- **Budget used:** ${s.experiments} of ${b.max_experiments} experiments, ${formatDuration(s.elapsed_s)} of ${b.max_hours}h, ${formatUsd(s.cost_usd)} of ${formatUsd(b.max_cost_usd)}`,
     `- **Best commit:** \`${tableCell(s.best_commit.slice(0, 12), 12).replace(/`/g, "")}\`${s.best_commit === state.baseCommit ? " (the base commit)" : ""}`,
+    ...judgingLines(state, s),
   ];
 }
 
@@ -468,16 +583,23 @@ export function tableRow(e: ExperimentState, state: CampaignState, link?: (n: nu
   const { delta, pct } = judgedDelta(e);
   const num = link && e.traceFile ? `[${e.experiment}](${link(e.experiment)})` : String(e.experiment);
   const deltaText = formatDeltaWithPct(delta, pct);
-  return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${outcome(e, state)} | ${tableCell(reasonOf(e), 160)} |`;
+  const verdict = e.supersededBy !== undefined ? `${outcome(e, state)}, superseded by #${e.supersededBy}` : outcome(e, state);
+  return `| ${num} | ${tableCell(titleOf(e), 100)} | ${metricCell(e)} | ${runsCell(e)} | ${deltaText} | ${verdict} | ${tableCell(reasonOf(e), 160)} |`;
 }
 
 function keptSection(e: ExperimentState, opts: MarkdownOptions, limits: { text: number; diff: number; trace: number }): string {
   const { delta, pct } = judgedDelta(e);
   const parts: string[] = [`### #${e.experiment}: ${tableCell(e.title, 150)}`, ""];
   parts.push(
-    `${formatDeltaWithPct(delta, pct) || "n/a"} vs ${formatMetric(e.verdict?.baselineMean ?? null)}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``,
+    `${formatDeltaWithPct(delta, pct) || "n/a"} vs ${formatMetric(e.verdict?.baselineMean ?? null)}${e.verdict?.pairs ? ` on ${e.verdict.pairs} paired seeds` : ""}; +${e.linesAdded} -${e.linesRemoved} lines; commit \`${e.commit.slice(0, 12).replace(/`/g, "")}\``,
     "",
   );
+  if (e.supersededBy !== undefined) parts.push(`Superseded by #${e.supersededBy}, which replaced it as a whole (their changes conflict).`, "");
+  if (e.verdict?.guards?.length)
+    parts.push(
+      `Guards: ${e.verdict.guards.map((g) => `${tableCell(g.name, 60)} ${formatMetric(g.best)} -> ${formatMetric(g.candidate)} (tolerance ${formatMetric(g.tolerance)})`).join("; ")}`,
+      "",
+    );
   if (e.hypothesis.trim()) parts.push(balanceFences(neutralizeHtml(clip(e.hypothesis.trim(), limits.text))), "");
   if (e.diff.trim()) {
     const diff = clipLines(e.diff.replace(/\n+$/, ""), limits.diff, (n) => `... ${n} more lines not shown`);
@@ -665,6 +787,10 @@ export function renderTerminalSummary(state: CampaignState, opts: TerminalOption
   lines.push(
     `baseline ${formatMetric(s.baseline)} -> best ${c.bold(formatMetric(s.best))} ${good ? c.green(`(${pct})`) : `(${pct})`}${s.best_commit !== state.baseCommit ? c.dim(` at ${plain(s.best_commit.slice(0, 10))}`) : ""}`,
   );
+  if (s.confirmation?.status === "done")
+    lines.push(
+      s.confirmation.confirmed ? `confirmed: ${s.metric} ${c.bold(changeHeadline(state))}` : `${c.yellow("not confirmed")}: ${plain(s.confirmation.reason)}`,
+    );
   lines.push(
     `experiments ${s.experiments}/${state.config.budget.max_experiments} · kept ${s.kept} · discarded ${s.discarded} · failed ${s.failed} · in flight ${s.in_flight} · runs ${s.runs} · ${formatUsd(s.cost_usd)} · ${formatDuration(s.elapsed_s)}`,
   );
@@ -689,7 +815,7 @@ export function renderTerminalSummary(state: CampaignState, opts: TerminalOption
     const paint = o === "kept" ? c.green : o === "failed" ? c.red : o === "discarded" ? c.dim : o === "baseline" ? c.cyan : c.yellow;
     const deltaText = formatDeltaWithPct(delta, p);
     lines.push(
-      `${pad(String(e.experiment), numW, true)} ${pad(plain(titleOf(e)), titleW)} ${pad(metricCell(e), metricW)} ${pad(deltaText, deltaW)} ${paint(o)}`,
+      `${pad(String(e.experiment), numW, true)} ${pad(plain(titleOf(e)), titleW)} ${pad(metricCell(e), metricW)} ${pad(deltaText, deltaW)} ${paint(o)}${e.supersededBy !== undefined ? c.dim(` (superseded by #${e.supersededBy})`) : ""}`,
     );
   }
   return lines.join("\n");

@@ -38,6 +38,11 @@ export const ExperimentResultSchema = z
     mode: RunModeSchema.optional().describe("eval when only eval ran, on training outputs from another job, with the parent's files; absent means run."),
     status: RunStatusSchema.describe("ok, or why there is no usable metric (rejected: the commit changes locked files; nothing ran)."),
     metric: z.number().nullable().describe("The metric read from the output; null unless status is ok."),
+    // Optional, so that results of a campaign without guards stay as they were.
+    guards: z
+      .record(z.string(), z.number())
+      .optional()
+      .describe("Guard metric values by name (config guards), read like the metric; present when status is ok and guards are configured."),
     seconds: z.number().min(0).describe("Wall-clock seconds of run and eval together (of eval alone in mode eval)."),
     timed_out: z.boolean().describe("True when a command exceeded the time box and was killed."),
     exit_code: z.number().int().nullable().describe("Exit code of the last command that ran; null when killed or never started."),

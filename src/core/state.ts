@@ -2,7 +2,17 @@
  * The campaign state, folded from ledger events. Pure: `fold(events)` is the only way state is made.
  */
 import { BudgetConfigSchema, type Config, formatIssues, parseConfig } from "./config.js";
-import { type CodeLines, type Edit, type IsolationLevel, type LedgerEvent, type RunStatus, type Usage, ZERO_USAGE } from "./events.js";
+import {
+  type CodeLines,
+  type Edit,
+  type GuardCheck,
+  type IsolationLevel,
+  type LedgerEvent,
+  type RunStatus,
+  type Scale,
+  type Usage,
+  ZERO_USAGE,
+} from "./events.js";
 
 export interface RunState {
   commit: string;
@@ -24,6 +34,8 @@ export interface RunState {
   dispatch?: number;
   /** The isolation the run had, once it reported (absent in older ledgers). */
   isolation?: IsolationLevel;
+  /** Guard metric values, by guard name (ok runs of a campaign with guards). */
+  guards?: Record<string, number>;
 }
 
 export type ExperimentPhase =
@@ -58,6 +70,17 @@ export interface ExperimentState {
   /** Every run ever started for this experiment, across rebases. */
   runs: RunState[];
   rebases: number;
+  /** The commits this experiment had before each rebase, with the parent each was made on. */
+  earlier: { commit: string; parent: string }[];
+  /**
+   * Set when git could not merge the change onto `onto` (the best then): the candidate's own
+   * commit is then compared with that best as a whole, and replaces it if it wins.
+   */
+  rebaseConflict?: { onto: string; conflicts: string[]; at: string };
+  /** How many merges onto a moved best conflicted (with `rebases`, what makes a candidate stale). */
+  conflicts: number;
+  /** Set on a kept experiment whose keep a later one replaced as a whole (see rebaseConflict). */
+  supersededBy?: number;
   /** A proposal asked for by a process that died before it arrived; it is asked for again. */
   abandoned?: boolean;
   /** When the proposal was (last) asked for. */
@@ -78,8 +101,73 @@ export interface ExperimentState {
     at: string;
     /** Ledger position of the verdict: orders verdicts for patience. */
     seq: number;
+    /** Seeds both the candidate and the best it was compared with have a result on (absent in old ledgers). */
+    pairs?: number;
+    /** How each guard compared on those seeds. */
+    guards?: GuardCheck[];
+    /** For a keep that replaced the best as a whole: the experiment whose keep it superseded. */
+    supersedes?: number;
   };
   proposedAt?: string;
+}
+
+/**
+ * How the campaign judges now (recorded by `judging_changed` when the planner switches it; the
+ * defaults before any such event).
+ */
+export interface JudgingState {
+  /** Where noise is pooled and tests are made: metric units, or their logarithm. */
+  scale: Scale;
+  /** Every repeated measurement so far identical: one run per candidate, one re-check per new best. */
+  deterministic: boolean;
+  /** Why it is so, in words for reports ("" before the first switch). */
+  reason: string;
+  /** When it last changed (absent before the first switch). */
+  at?: string;
+}
+
+/** The outcome of a confirmation (see ConfirmationState). */
+export interface ConfirmationResult {
+  /** True when a paired one-sided test at accept.confidence shows the best better than the base. */
+  confirmed: boolean;
+  /** Fresh seeds with a result on both commits. */
+  pairs: number;
+  /** Means over the paired seeds, in metric units (geometric means when `scale` is log); null without pairs. */
+  baseMean: number | null;
+  bestMean: number | null;
+  /** Change of the best from the base in percent of the base (negative: lower), whatever the goal. */
+  changePct: number | null;
+  /**
+   * [lower, upper] interval of changePct at 1 - 2 * (1 - confidence): the end nearer no change is
+   * exactly the one-sided bound of the test, so "confirmed" means it excludes no change.
+   */
+  intervalPct: [number, number] | null;
+  pValue: number | null;
+  scale: Scale;
+  /** In words: why it is confirmed or not. */
+  reason: string;
+  at: string;
+}
+
+/**
+ * The confirmation of a campaign's final number: the base commit and the best commit run
+ * interleaved on fresh paired seeds once the campaign has run out of experiments with a keep (or
+ * on `autoresearch confirm`). Reports and the pull request show `result` as the headline; a pull
+ * request is marked "not confirmed" when `result.confirmed` is false.
+ */
+export interface ConfirmationState {
+  /** requested: asked for on a finished campaign, not started; running: seeds chosen, runs pending; done: judged. */
+  phase: "requested" | "running" | "done";
+  /** Asked for on a finished campaign (`autoresearch confirm`): it runs although the campaign is stopped. */
+  requested: boolean;
+  reason: string;
+  baseCommit: string;
+  bestCommit: string;
+  bestExperiment: number;
+  /** The fresh seeds; each runs once on the base and once on the best. */
+  seeds: number[];
+  requestedAt: string;
+  result?: ConfirmationResult;
 }
 
 export interface CampaignState {
@@ -114,6 +202,10 @@ export interface CampaignState {
   proposerFatal?: string;
   /** Events that contradict earlier ones and were ignored (a conflicting duplicate result, ...). */
   problems: string[];
+  /** How candidates are judged now: scale and deterministic mode. */
+  judging: JudgingState;
+  /** The latest confirmation of the final number, when one was started or asked for. */
+  confirmation?: ConfirmationState;
   /** Where the campaign is shown on GitHub (none locally). */
   published: { statusComment?: { id: number; url: string }; pullRequest?: { number: number; url: string } };
 }
@@ -159,6 +251,8 @@ function emptyExperiment(experiment: number, parent: string): ExperimentState {
     meta: {},
     runs: [],
     rebases: 0,
+    earlier: [],
+    conflicts: 0,
     leaseRetries: 0,
     reservedUsd: 0,
   };
@@ -207,6 +301,7 @@ function initialState(first: LedgerEvent | undefined): CampaignState {
     activeMs: 0,
     runningSince: first.at,
     problems: [],
+    judging: { scale: "linear", deterministic: false, reason: "" },
     published: {},
   };
   return s;
@@ -343,6 +438,7 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
           seconds: ev.seconds,
           reason: ev.reason,
           tail: ev.tail,
+          ...(ev.guards ? { guards: ev.guards } : {}),
           ...(ev.url === undefined ? {} : { url: ev.url }),
           ...(ev.isolation === undefined ? {} : { isolation: ev.isolation }),
         };
@@ -366,6 +462,8 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
       }
       case "experiment_rebased": {
         const e = get(ev.experiment, ev);
+        e.earlier.push({ commit: e.commit, parent: e.parent });
+        e.rebaseConflict = undefined;
         Object.assign(e, {
           parent: ev.parent,
           commit: ev.commit,
@@ -375,6 +473,12 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
           codeLines: ev.code_lines,
           rebases: e.rebases + 1,
         });
+        break;
+      }
+      case "rebase_conflicted": {
+        const e = get(ev.experiment, ev);
+        e.rebaseConflict = { onto: ev.onto, conflicts: ev.conflicts, at: ev.at };
+        e.conflicts++;
         break;
       }
       case "experiment_judged": {
@@ -393,8 +497,62 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
           pValue: ev.p_value,
           at: ev.at,
           seq: ev.seq,
+          ...(ev.pairs !== undefined ? { pairs: ev.pairs } : {}),
+          ...(ev.guards ? { guards: ev.guards } : {}),
+          ...(ev.supersedes !== undefined ? { supersedes: ev.supersedes } : {}),
         };
-        if (ev.verdict === "keep") s.best = { experiment: ev.experiment, commit: ev.commit };
+        if (ev.verdict === "keep") {
+          if (ev.supersedes !== undefined) get(ev.supersedes, ev).supersededBy = ev.experiment;
+          s.best = { experiment: ev.experiment, commit: ev.commit };
+        }
+        break;
+      }
+      case "judging_changed":
+        s.judging = { scale: ev.scale, deterministic: ev.deterministic, reason: ev.reason, at: ev.at };
+        break;
+      case "confirmation_requested":
+        s.confirmation = {
+          phase: "requested",
+          requested: true,
+          reason: ev.reason,
+          baseCommit: s.baseCommit,
+          bestCommit: s.best.commit,
+          bestExperiment: s.best.experiment,
+          seeds: [],
+          requestedAt: ev.at,
+        };
+        break;
+      case "confirmation_started":
+        s.confirmation = {
+          phase: "running",
+          requested: s.confirmation?.phase === "requested",
+          reason: ev.reason,
+          baseCommit: ev.base_commit,
+          bestCommit: ev.best_commit,
+          bestExperiment: ev.best_experiment,
+          seeds: ev.seeds,
+          requestedAt: s.confirmation?.phase === "requested" ? s.confirmation.requestedAt : ev.at,
+        };
+        break;
+      case "confirmation_judged": {
+        const c = s.confirmation;
+        if (c?.phase !== "running" || c.bestCommit !== ev.best_commit) {
+          s.problems.push(`seq ${ev.seq}: a confirmation result for ${ev.best_commit.slice(0, 12)} that no running confirmation expects was ignored`);
+          break;
+        }
+        c.phase = "done";
+        c.result = {
+          confirmed: ev.confirmed,
+          pairs: ev.pairs,
+          baseMean: ev.base_mean,
+          bestMean: ev.best_mean,
+          changePct: ev.change_pct,
+          intervalPct: ev.interval_pct,
+          pValue: ev.p_value,
+          scale: ev.scale,
+          reason: ev.reason,
+          at: ev.at,
+        };
         break;
       }
       case "campaign_paused":

@@ -9,7 +9,7 @@
 import { SPENDING_PROPOSERS } from "../core/config.js";
 import { proposalContext } from "../core/context.js";
 import { applyEdits } from "../core/edits.js";
-import { addUsage, type Edit, type NewEventInput, type Usage } from "../core/events.js";
+import { addUsage, type NewEventInput, type Usage } from "../core/events.js";
 import { codeLineChanges } from "../core/lines.js";
 import { campaignBranch, experimentBranch } from "../core/names.js";
 import type { Command } from "../core/planner.js";
@@ -189,6 +189,7 @@ export function runFinished(spec: RunSpec, r: RunResult): NewEventInput {
     exit_code: r.exitCode,
     reason: r.reason,
     tail: r.tail,
+    ...(r.guards ? { guards: r.guards } : {}),
     ...(r.url === undefined ? {} : { url: r.url }),
     ...(r.isolation !== undefined ? { isolation: r.isolation } : {}),
   };
@@ -250,51 +251,73 @@ export async function applyVerdict(s: CampaignState, cmd: Of<"judge">, deps: Eng
       candidate_mean: cmd.candidateMean,
       improvement: cmd.improvement,
       p_value: cmd.pValue,
+      ...(cmd.pairs !== undefined ? { pairs: cmd.pairs } : {}),
+      ...(cmd.guards ? { guards: cmd.guards } : {}),
+      ...(cmd.supersedes !== undefined ? { supersedes: cmd.supersedes } : {}),
     },
   ];
 }
 
-/** Re-applies a stale candidate's edits on the new best; discards it when they no longer apply. */
+/**
+ * Re-applies a stale candidate's change on the new best with git's three-way merge (base: the
+ * commit it was made on). When the merge conflicts, that is recorded (`rebase_conflicted`) and the
+ * planner compares the candidate's own commit with the new best as a whole.
+ */
 export async function rebaseExperiment(s: CampaignState, cmd: Of<"rebase">, deps: EngineDeps): Promise<NewEventInput[]> {
   const e = s.experiments[cmd.experiment] as ExperimentState;
-  const files = await editableAt(deps.repo, cmd.onto, s.config.editable);
-  const applied = applyEdits(files, e.edits as Edit[], s.config.editable);
-  const discard = async (why: string): Promise<NewEventInput[]> => {
-    if (e.branch) await removeExperimentBranch(e.branch, e.commit, deps);
-    return [
-      {
-        type: "experiment_judged",
-        experiment: e.experiment,
-        commit: e.commit,
-        verdict: "discard",
-        reason: `stale: ${why}`,
-        baseline_mean: null,
-        candidate_mean: null,
-        improvement: null,
-        p_value: null,
-      },
-    ];
-  };
-  if (!applied.ok) return discard(`its edits no longer apply on the new best (${applied.errors.join("; ")})`);
-  let result: CommitResult;
-  try {
-    // Dated by the keep that made it stale: a rebase done twice makes the same commit.
-    result = await deps.repo.commit(cmd.onto, applied.files, commitMessage(s, e.experiment, e), { at: bestExperiment(s).verdict?.at ?? s.lastAt });
-  } catch (err) {
-    if (!(err instanceof EditError)) throw err;
-    return discard(err.message);
-  }
-  await deps.repo.setBranch(e.branch, result.commit, e.commit);
+  // Dated by the keep that made it stale: a rebase done twice makes the same commit.
+  const merged = await deps.repo.merge(e.parent, cmd.onto, e.commit, commitMessage(s, e.experiment, e), { at: bestExperiment(s).verdict?.at ?? s.lastAt });
+  if (!merged.ok) return [{ type: "rebase_conflicted", experiment: e.experiment, onto: cmd.onto, conflicts: merged.conflicts }];
+  await deps.repo.setBranch(e.branch, merged.commit, e.commit);
+  const [before, after] = await Promise.all([editableAt(deps.repo, cmd.onto, s.config.editable), editableAt(deps.repo, merged.commit, s.config.editable)]);
   return [
     {
       type: "experiment_rebased",
       experiment: e.experiment,
       parent: cmd.onto,
-      commit: result.commit,
-      diff: result.diff,
-      lines_added: result.linesAdded,
-      lines_removed: result.linesRemoved,
-      code_lines: codeLineChanges(files, applied.files),
+      commit: merged.commit,
+      diff: merged.diff,
+      lines_added: merged.linesAdded,
+      lines_removed: merged.linesRemoved,
+      code_lines: codeLineChanges(before, after),
+    },
+  ];
+}
+
+/** The event of a judging command: how the campaign judges from now on. */
+export function judgingChanged(cmd: Of<"judging">): NewEventInput[] {
+  return [{ type: "judging_changed", scale: cmd.scale, deterministic: cmd.deterministic, reason: cmd.reason }];
+}
+
+/** The event that starts the confirmation of the final number (its runs follow as start_runs). */
+export function confirmationStarted(cmd: Of<"start_confirmation">): NewEventInput[] {
+  return [
+    {
+      type: "confirmation_started",
+      base_commit: cmd.baseCommit,
+      best_commit: cmd.bestCommit,
+      best_experiment: cmd.bestExperiment,
+      seeds: cmd.seeds,
+      reason: cmd.reason,
+    },
+  ];
+}
+
+/** The event that records the confirmation's result. */
+export function confirmationJudged(cmd: Of<"confirm">): NewEventInput[] {
+  return [
+    {
+      type: "confirmation_judged",
+      best_commit: cmd.bestCommit,
+      confirmed: cmd.confirmed,
+      pairs: cmd.pairs,
+      base_mean: cmd.baseMean,
+      best_mean: cmd.bestMean,
+      change_pct: cmd.changePct,
+      interval_pct: cmd.intervalPct,
+      p_value: cmd.pValue,
+      scale: cmd.scale,
+      reason: cmd.reason,
     },
   ];
 }

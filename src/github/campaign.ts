@@ -15,8 +15,11 @@ import { pullRequestMilestone, renderPullRequest, renderStatusComment, statusMil
 import { type CampaignState, fold, foldInto } from "../core/state.js";
 import {
   applyVerdict,
+  confirmationJudged,
+  confirmationStarted,
   type EngineDeps,
   isNewResult,
+  judgingChanged,
   proposalLost,
   proposeExperiment,
   rebaseExperiment,
@@ -343,6 +346,17 @@ export class AppCampaign {
         return;
       case "proposal_lost":
         this.record(proposalLost(cmd));
+        return;
+      // Issue 11's judging and confirmation, recorded as the local driver records them (their runs
+      // are start_runs like any other); how the App shows them is still to be written.
+      case "judging":
+        this.record(judgingChanged(cmd));
+        return;
+      case "start_confirmation":
+        this.record(confirmationStarted(cmd));
+        return;
+      case "confirm":
+        this.record(confirmationJudged(cmd));
         return;
     }
   }

@@ -7,8 +7,9 @@
 import { createTwoFilesPatch, diffLines } from "diff";
 import { boundDiff } from "../core/diff.js";
 import { BranchConflict, EditError, SurfaceViolation } from "../errors.js";
-import type { CommitOptions, CommitResult, RepoHost } from "../ports.js";
+import type { CommitOptions, CommitResult, MergeResult, RepoHost } from "../ports.js";
 import { APP_IDENTITY, apiError, call, type GitHubClient, type RepoRef, statusOf } from "./client.js";
+import { isBinary, mergeText } from "./merge-text.js";
 
 interface TreeEntry {
   path: string;
@@ -40,7 +41,7 @@ class Bounded<K, V> {
 
 export class OctokitRepoHost implements RepoHost {
   private readonly trees = new Bounded<string, Promise<Map<string, TreeEntry>>>(CACHE_ENTRIES);
-  private readonly blobs = new Bounded<string, Promise<string>>(CACHE_ENTRIES);
+  private readonly blobs = new Bounded<string, Promise<Buffer>>(CACHE_ENTRIES);
   private readonly commitTrees = new Bounded<string, Promise<string>>(CACHE_ENTRIES);
   /**
    * Branches known to exist, by name, and their commits: set by this process, or listed with
@@ -116,6 +117,107 @@ export class OctokitRepoHost implements RepoHost {
         .join("\n");
     }
     return { commit: sha, diff: boundDiff(diff, parent, sha), linesAdded: added, linesRemoved: removed };
+  }
+
+  /**
+   * RepoHost.merge over the Git Data API. GitHub has no single-parent three-way merge (its merge
+   * endpoints make two-parent commits on a branch), so it is done here as GitRepoHost.merge does
+   * it with git: the three trees are read (one request each, cached); a path changed on one side
+   * only takes that side, one changed alike on both sides stays (git's `read-tree -m
+   * --aggressive`); a text file both sides changed is merged line by line (mergeText, as `git
+   * merge-file`); anything else is a conflict (overlapping changes, binary content, changed and
+   * deleted, added twice, a mode or a link changed on both sides, a file where the other side has
+   * a folder). Blobs are read only for paths the merge changes. Nothing is written until the
+   * merge is known to be clean; then one tree on ours' tree (and a blob for merged bytes that are
+   * not UTF-8) and one commit. No branch moves.
+   */
+  async merge(base: string, ours: string, theirs: string, message: string, options: CommitOptions): Promise<MergeResult> {
+    const [b, o, t] = await Promise.all([this.treeOf(base), this.treeOf(ours), this.treeOf(theirs)]);
+    const files = (tree: Map<string, TreeEntry>) => new Map([...tree].filter(([, e]) => e.type !== "tree"));
+    const [fb, fo, ft] = [files(b), files(o), files(t)];
+    /** Path -> its entry in the merged tree (null: deleted), or merged bytes with their mode. */
+    const changes = new Map<string, TreeEntry | null | { mode: string; bytes: Buffer }>();
+    const conflicts: string[] = [];
+    const contentMerges: Promise<void>[] = [];
+    for (const path of new Set([...fb.keys(), ...fo.keys(), ...ft.keys()])) {
+      const [x, y, z] = [fb.get(path), fo.get(path), ft.get(path)];
+      if (sameEntry(y, z) || sameEntry(x, z)) continue;
+      if (sameEntry(x, y)) changes.set(path, z ?? null);
+      else if (x && y && z && x.type === "blob" && regularFile(y) && regularFile(z) && (y.mode === z.mode || y.mode === x.mode || z.mode === x.mode))
+        contentMerges.push(
+          (async () => {
+            const [bb, ob, tb] = await Promise.all([this.blobBytes(x.sha), this.blobBytes(y.sha), this.blobBytes(z.sha)]);
+            const r = mergeText(bb, ob, tb);
+            // The mode one side changed wins, as in git (both changing it alike is no change of the other).
+            if (r.ok) changes.set(path, { mode: y.mode === x.mode ? z.mode : y.mode, bytes: r.merged });
+            else conflicts.push(path);
+          })(),
+        );
+      else conflicts.push(path);
+    }
+    await Promise.all(contentMerges);
+    // A file where the merged tree has a folder, or below a file: git's directory/file conflict.
+    const merged = new Set(fo.keys());
+    for (const [path, c] of changes) c ? merged.add(path) : merged.delete(path);
+    for (const [path, c] of changes) {
+      if (!c) continue;
+      const parts = path.split("/");
+      const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
+      if (above.some((q) => merged.has(q)) || [...merged].some((q) => q.startsWith(`${path}/`))) conflicts.push(path);
+    }
+    if (conflicts.length > 0) return { ok: false, conflicts: [...new Set(conflicts)].sort() };
+
+    const { owner, repo } = this.where;
+    const oursTree = await this.treeShaOf(ours);
+    let tree = oursTree;
+    const paths = [...changes.keys()].sort();
+    if (paths.length > 0) {
+      const entries = await Promise.all(
+        paths.map(async (path) => {
+          const c = changes.get(path) ?? null;
+          const was = fo.get(path) as TreeEntry;
+          // null deletes the path.
+          if (c === null) return { path, mode: was.mode as TreeMode, type: (was.type === "commit" ? "commit" : "blob") as "commit" | "blob", sha: null };
+          if (!("bytes" in c)) return { path, mode: c.mode as TreeMode, type: (c.type === "commit" ? "commit" : "blob") as "commit" | "blob", sha: c.sha };
+          const text = c.bytes.toString("utf8");
+          if (Buffer.from(text, "utf8").equals(c.bytes)) return { path, mode: c.mode as TreeMode, type: "blob" as const, content: text };
+          // Bytes that are not UTF-8 (a Latin-1 comment) cannot travel as tree content: a blob of their own.
+          const blob = await call("create blob", () => this.gh.rest.git.createBlob({ owner, repo, content: c.bytes.toString("base64"), encoding: "base64" }));
+          return { path, mode: c.mode as TreeMode, type: "blob" as const, sha: blob.data.sha };
+        }),
+      );
+      tree = (await call("create tree", () => this.gh.rest.git.createTree({ owner, repo, base_tree: oursTree, tree: entries }))).data.sha;
+    }
+    const who = { ...APP_IDENTITY, date: options.at };
+    const made = await call("create commit", () => this.gh.rest.git.createCommit({ owner, repo, message, tree, parents: [ours], author: who, committer: who }));
+    const sha = made.data.sha;
+    this.commitTrees.set(sha, Promise.resolve(tree));
+    let added = 0;
+    let removed = 0;
+    let diff = "";
+    for (const path of paths) {
+      const c = changes.get(path) ?? null;
+      const [before, after] = await Promise.all([this.entryBytes(fo.get(path)), c && "bytes" in c ? c.bytes : this.entryBytes(c ?? undefined)]);
+      const [from, to] = [before === undefined ? "/dev/null" : `a/${path}`, after === undefined ? "/dev/null" : `b/${path}`];
+      if ((before && isBinary(before)) || (after && isBinary(after))) {
+        // As git shows them, with no lines counted.
+        diff += `Binary files ${from} and ${to} differ\n`;
+        continue;
+      }
+      const [old, now] = [before?.toString("utf8") ?? "", after?.toString("utf8") ?? ""];
+      for (const part of diffLines(old, now)) {
+        if (part.added) added += part.count ?? 0;
+        else if (part.removed) removed += part.count ?? 0;
+      }
+      diff += createTwoFilesPatch(from, to, old, now, "", "", { context: 3 }).split("\n").slice(1).join("\n");
+    }
+    return { ok: true, commit: sha, diff: boundDiff(diff, ours, sha), linesAdded: added, linesRemoved: removed };
+  }
+
+  /** What a diff shows of a tree entry: a file's bytes, a submodule's commit as git prints it. */
+  private async entryBytes(e: TreeEntry | undefined): Promise<Buffer | undefined> {
+    if (!e) return undefined;
+    return e.type === "commit" ? Buffer.from(`Subproject commit ${e.sha}\n`) : await this.blobBytes(e.sha);
   }
 
   async setBranch(name: string, commit: string, expected: string | null): Promise<void> {
@@ -234,16 +336,34 @@ export class OctokitRepoHost implements RepoHost {
     return this.commitTrees.set(commit, load);
   }
 
-  private blob(sha: string): Promise<string> {
+  private async blob(sha: string): Promise<string> {
+    return (await this.blobBytes(sha)).toString("utf8");
+  }
+
+  /** A blob's bytes (one request per blob, cached: a blob is named by its content). */
+  private blobBytes(sha: string): Promise<Buffer> {
     const cached = this.blobs.get(sha);
     if (cached) return cached;
     const { owner, repo } = this.where;
     const load = call(`read blob ${sha.slice(0, 12)}`, () => this.gh.rest.git.getBlob({ owner, repo, file_sha: sha })).then((r) =>
-      Buffer.from(r.data.content, r.data.encoding === "base64" ? "base64" : "utf8").toString("utf8"),
+      Buffer.from(r.data.content, r.data.encoding === "base64" ? "base64" : "utf8"),
     );
     load.catch(() => this.blobs.delete(sha));
     return this.blobs.set(sha, load);
   }
+}
+
+/** The modes the Git Data API takes for a tree entry. */
+type TreeMode = "100644" | "100755" | "040000" | "160000" | "120000";
+
+/** A regular file (not a link, not a submodule): what a line merge may merge. */
+function regularFile(e: TreeEntry): boolean {
+  return e.type === "blob" && (e.mode === "100644" || e.mode === "100755");
+}
+
+/** Same mode and object (or both absent): the path did not change between the two trees. */
+function sameEntry(a: TreeEntry | undefined, b: TreeEntry | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.mode === b.mode && a.sha === b.sha;
 }
 
 function conflict(name: string, expected: string | null, actual: string | null): BranchConflict {

@@ -146,5 +146,6 @@ export function resultFromZip(zip: Uint8Array, name: string, spec: RunSpec, url:
     tail: result.tail,
     url,
     ...(result.isolation === undefined ? {} : { isolation: result.isolation }),
+    ...(result.status === "ok" && result.guards ? { guards: result.guards } : {}),
   };
 }

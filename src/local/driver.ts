@@ -9,7 +9,10 @@ import { type Command, commandKey, plan } from "../core/planner.js";
 import { type CampaignState, fold } from "../core/state.js";
 import {
   applyVerdict,
+  confirmationJudged,
+  confirmationStarted,
   type EngineDeps,
+  judgingChanged,
   proposalLost,
   proposeExperiment,
   rebaseExperiment,
@@ -155,6 +158,15 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
       case "proposal_lost":
         await append(proposalLost(cmd));
         return;
+      case "judging":
+        await append(judgingChanged(cmd));
+        return;
+      case "start_confirmation":
+        await append(confirmationStarted(cmd));
+        return;
+      case "confirm":
+        await append(confirmationJudged(cmd));
+        return;
     }
   };
 
@@ -165,14 +177,16 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
       let launched = 0;
       settled = false;
       for (const cmd of plan(state, clock.now())) {
-        if (inflight.has(commandKey(cmd)) || state.stopped) continue;
+        if (inflight.has(commandKey(cmd))) continue;
         await start(cmd);
         launched++;
         // A command changes the state the rest were planned on: plan again from the new state
         // (a discard changes nothing the rest depend on).
         if (!(cmd.kind === "judge" && cmd.verdict === "discard")) break;
       }
-      if (state.stopped && !busy()) break;
+      // A stopped campaign has nothing left to do once what is in flight is recorded (the planner
+      // still plans a confirmation someone asked for on a finished campaign).
+      if (state.stopped && !busy() && launched === 0) break;
       if (launched > 0 || settled) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, opts.tickMs ?? 1000);

@@ -3,13 +3,13 @@
  * temporary index, so the user's working tree, index and checked-out branch are never touched
  * while a campaign runs in their repository.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { boundDiff } from "../core/diff.js";
 import { BranchConflict, EditError, GitError, RepoStateError, SurfaceViolation } from "../errors.js";
-import type { CommitOptions, CommitResult, RepoHost } from "../ports.js";
+import type { CommitOptions, CommitResult, MergeResult, RepoHost } from "../ports.js";
 import { STATE_DIR } from "./paths.js";
 
 export { boundDiff, MAX_DIFF_CHARS } from "../core/diff.js";
@@ -58,6 +58,13 @@ async function gitRaw(repoDir: string, args: string[], opts: GitOptions = {}): P
  */
 export async function git(repoDir: string, args: string[], opts: GitOptions = {}): Promise<string> {
   return (await gitExact(repoDir, args, opts)).replace(/\n$/, "");
+}
+
+/** Like git(), but stdout as bytes (a blob that is not text). */
+async function gitBytes(repoDir: string, args: string[]): Promise<Uint8Array> {
+  const r = await gitRaw(repoDir, args);
+  if (r.exitCode !== 0) throw failure(args, r.exitCode, r.stderr);
+  return r.stdout;
 }
 
 /** Like git(), but stdout exactly as printed (a diff keeps its final newline). */
@@ -216,6 +223,73 @@ export class GitRepoHost implements RepoHost {
       ]);
       const { added, removed } = sumNumstat(numstat);
       return { commit, diff: boundDiff(diff, parentSha, commit), linesAdded: added, linesRemoved: removed };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Git's three-way merge of `base..theirs` onto `ours` (see RepoHost.merge), with plumbing on a
+   * temporary index: `read-tree -m` merges what is trivial, `merge-file` (the content merge the
+   * merge strategies use) each file changed on both sides, in a temporary folder. The user's
+   * working tree, index and HEAD are never touched. Renames are not detected.
+   */
+  async merge(base: string, ours: string, theirs: string, message: string, options: CommitOptions): Promise<MergeResult> {
+    const [baseSha, oursSha, theirsSha] = await Promise.all([this.resolveCommit(base), this.resolveCommit(ours), this.resolveCommit(theirs)]);
+    const tmp = await mkdtemp(join(tmpdir(), "autoresearch-merge-"));
+    try {
+      const env = { GIT_INDEX_FILE: join(tmp, "index") };
+      await git(this.repoDir, ["read-tree", "-m", "-i", "--aggressive", baseSha, oursSha, theirsSha], { env });
+      // Unmerged entries: "<mode> <sha> <stage>\t<path>", stage 1 base, 2 ours, 3 theirs.
+      const stages = new Map<string, Map<number, { mode: string; sha: string }>>();
+      for (const entry of (await git(this.repoDir, ["ls-files", "-u", "-z"], { env })).split("\0")) {
+        const m = /^(\d+) ([0-9a-f]+) ([123])\t(.*)$/s.exec(entry);
+        if (!m?.[4]) continue;
+        const byStage = stages.get(m[4]) ?? new Map<number, { mode: string; sha: string }>();
+        byStage.set(Number(m[3]), { mode: m[1] as string, sha: m[2] as string });
+        stages.set(m[4], byStage);
+      }
+      const conflicts: string[] = [];
+      const resolved: string[] = [];
+      let i = 0;
+      for (const [path, byStage] of stages) {
+        const b = byStage.get(1);
+        const o = byStage.get(2);
+        const t = byStage.get(3);
+        // Both sides changed a regular file that the base had, with one mode: merge its lines.
+        // Anything else (added on both sides, changed and deleted, modes or links) is a conflict.
+        const regular = (x?: { mode: string }) => x?.mode === "100644" || x?.mode === "100755";
+        if (!b || !o || !t || !regular(o) || !regular(t) || (o.mode !== t.mode && o.mode !== b.mode && t.mode !== b.mode)) {
+          conflicts.push(path);
+          continue;
+        }
+        const files = [b, o, t].map((_, k) => join(tmp, `${i}.${k}`));
+        i++;
+        await Promise.all([b, o, t].map(async (x, k) => writeFile(files[k] as string, await gitBytes(this.repoDir, ["cat-file", "blob", x.sha]))));
+        // merge-file writes the result into its first file; exit 0 is clean, > 0 counts conflicts.
+        const r = await gitRaw(this.repoDir, ["merge-file", "-q", files[1] as string, files[0] as string, files[2] as string]);
+        if (r.exitCode !== 0) {
+          conflicts.push(path);
+          continue;
+        }
+        const sha = await git(this.repoDir, ["hash-object", "-w", "--no-filters", "--", files[1] as string]);
+        const mode = o.mode === b.mode ? t.mode : o.mode;
+        // A mode-0 line drops the path's stages; the next adds the merged file at stage 0.
+        resolved.push(`0 ${"0".repeat(sha.length)}\t${path}\0${mode} ${sha} 0\t${path}\0`);
+      }
+      if (conflicts.length > 0) return { ok: false, conflicts: conflicts.sort() };
+      if (resolved.length > 0) await git(this.repoDir, ["update-index", "-z", "--index-info"], { env, input: resolved.join("") });
+      const tree = await git(this.repoDir, ["write-tree"], { env });
+      const commit = await git(this.repoDir, ["commit-tree", tree, "-p", oursSha, "-F", "-"], {
+        input: message,
+        env: { ...(await this.commitIdentity()), GIT_AUTHOR_DATE: options.at, GIT_COMMITTER_DATE: options.at },
+      });
+      const [diff, numstat] = await Promise.all([
+        gitExact(this.repoDir, ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", oursSha, commit]),
+        git(this.repoDir, ["diff", "--numstat", "-z", "--no-renames", oursSha, commit]),
+      ]);
+      const { added, removed } = sumNumstat(numstat);
+      return { ok: true, commit, diff: boundDiff(diff, oursSha, commit), linesAdded: added, linesRemoved: removed };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

@@ -24,8 +24,8 @@ export interface ExperimentOptions {
   signal?: AbortSignal;
   /**
    * Makes the folder `eval` works in and returns it; called after every process of `run` is gone,
-   * before `eval`. Without it, eval works in `cwd`. Either way `metric.file` is deleted there
-   * first, so only `eval` can give the metric.
+   * before `eval`. Without it, eval works in `cwd`. Either way `metric.file` and each guard's
+   * `file` are deleted there first, so only `eval` can give the metric and the guards.
    */
   prepareEval?: () => Promise<string>;
   /**
@@ -129,6 +129,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
     try {
       if (opts.prepareEval) evalDir = await opts.prepareEval();
       await removeMetricFile(evalDir, config.metric.file);
+      // Guards are read like the metric: with an eval, only eval can give them too.
+      for (const g of config.guards) await removeMetricFile(evalDir, g.file);
     } catch (err) {
       return finish({
         status: "crash",
@@ -149,7 +151,14 @@ export async function runExperiment(opts: ExperimentOptions): Promise<RunResult>
   const reading =
     config.metric.file !== undefined ? await readMetricFromFile(metricDir, config.metric.file, config.metric.name) : parseMetric(output, config.metric);
   if (!reading.ok) return finish({ status: reading.status, metric: null, exitCode, reason: reading.reason });
-  return finish({ status: "ok", metric: reading.value, exitCode, reason: "" });
+  // Guards are read like the metric; one that cannot be read makes the run a failed run.
+  const guards: Record<string, number> = {};
+  for (const g of config.guards) {
+    const value = g.file !== undefined ? await readMetricFromFile(metricDir, g.file, g.name) : parseMetric(output, g);
+    if (!value.ok) return finish({ status: value.status, metric: null, exitCode, reason: `guard ${g.name}: ${value.reason}` });
+    guards[g.name] = value.value;
+  }
+  return finish({ status: "ok", metric: reading.value, exitCode, reason: "", ...(config.guards.length ? { guards } : {}) });
 }
 
 /** Deletes `file` (relative to `dir`) so that a stale one cannot be read as eval's; outside `dir` it is left alone. */

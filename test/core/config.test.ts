@@ -39,6 +39,22 @@ describe("config", () => {
     ],
     ["invalid pattern", `${minimal.replace("goal: minimize", "goal: minimize\n  pattern: '(['")}`, "metric.pattern: invalid regular expression"],
     ["confidence out of range", `${minimal}accept:\n  confidence: 1.5\n`, "accept.confidence"],
+    ["unknown scale", `${minimal}accept:\n  scale: sqrt\n`, "accept.scale"],
+    ["one confirmation seed", `${minimal}accept:\n  confirm_repeats: 1\n`, "accept.confirm_repeats: expected 0 (off) or at least 2"],
+    ["guard without a goal", `${minimal}guards:\n  - { name: acc }\n`, "guards[0].goal"],
+    ["guard named like the metric", `${minimal}guards:\n  - { name: val_loss, goal: minimize }\n`, 'guards[0].name: "val_loss" is already the metric'],
+    [
+      "two guards of one name",
+      `${minimal}guards:\n  - { name: acc, goal: maximize }\n  - { name: acc, goal: maximize }\n`,
+      'guards[1].name: "acc" is already a guard',
+    ],
+    [
+      "guard pattern without a group",
+      `${minimal}guards:\n  - { name: acc, goal: maximize, pattern: 'acc [0-9.]+' }\n`,
+      "guards[0].pattern: expected exactly one capture group",
+    ],
+    ["bad guard tolerance", `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "a bit" }\n`, "guards[0].tolerance"],
+    ["unknown guard key", `${minimal}guards:\n  - { name: acc, goal: maximize, tol: 1 }\n`, "guards[0].tol: unknown key"],
     ["input outside the repository", `${minimal}inputs: [../data]\n`, 'inputs[0]: path "../data" must be relative'],
     ["input in .git", `${minimal}inputs: [.git/config]\n`, 'inputs[0]: path ".git/config" is not an input'],
     ["a knob that is an expression", `${minimal}proposer:\n  knobs: ["lr * 2"]\n`, "proposer.knobs[0]: expected a constant name"],
@@ -82,6 +98,19 @@ describe("config", () => {
     ["5 minutes", undefined],
   ] as const)("duration %s -> %s", (v, want) => {
     expect(parseDurationSeconds(v)).toBe(want);
+  });
+
+  it("reads guards with their tolerance, absolute or relative; scale and confirm_repeats default to auto and 5", () => {
+    const c = parseConfigText(
+      `${minimal}guards:\n  - { name: acc, goal: maximize, tolerance: "1%" }\n  - { name: secs, goal: minimize, file: m.json, tolerance: 5 }\n  - { name: mem, goal: minimize }\n`,
+    );
+    expect(c.guards).toEqual([
+      { name: "acc", goal: "maximize", tolerance: { kind: "relative", value: 0.01 } },
+      { name: "secs", goal: "minimize", file: "m.json", tolerance: { kind: "absolute", value: 5 } },
+      { name: "mem", goal: "minimize", tolerance: { kind: "absolute", value: 0 } },
+    ]);
+    expect(c.accept).toMatchObject({ scale: "auto", confirm_repeats: 5 });
+    expect(parseConfigText(`${minimal}accept:\n  confirm_repeats: 0\n`).accept.confirm_repeats).toBe(0);
   });
 
   it("resolves relative min_improvement against the baseline", () => {

@@ -198,3 +198,46 @@ describe("the charts of a long campaign", () => {
     expect(comment).toContain(`${drawn.length} of ${all.length} experiments are drawn`);
   });
 });
+
+describe("the final confirmation on GitHub", () => {
+  const started: NewEventInput = {
+    type: "confirmation_started",
+    base_commit: "c0",
+    best_commit: "c2",
+    best_experiment: 2,
+    seeds: [4, 5],
+    reason: "the campaign ended with a keep",
+  };
+  const judged = (confirmed: boolean): NewEventInput => ({
+    type: "confirmation_judged",
+    best_commit: "c2",
+    confirmed,
+    pairs: 2,
+    base_mean: 1,
+    best_mean: confirmed ? 0.9 : 0.99,
+    change_pct: confirmed ? -10 : -1,
+    interval_pct: confirmed ? [-12, -8] : [-6, 4],
+    p_value: confirmed ? 0.001 : 0.4,
+    scale: "linear",
+    reason: confirmed ? "better on 2 fresh paired seeds" : "not shown better on 2 fresh paired seeds (p=0.4 >= 0.05)",
+  });
+
+  it("edits the status comment and the pull request when it starts and when it is judged", () => {
+    const before = campaign(3, [2]);
+    const running = campaign(3, [2], [started]);
+    const done = campaign(3, [2], [started, judged(true)]);
+    expect(new Set([before, running, done].map(statusMilestone)).size).toBe(3);
+    expect(new Set([before, running, done].map(pullRequestMilestone)).size).toBe(3);
+  });
+
+  it("marks a pull request whose best was not confirmed, in its title and at its top", () => {
+    const no = renderPullRequest(campaign(3, [2], [started, judged(false), { type: "campaign_stopped", reason: "done" }]), {});
+    expect(no.title).toMatch(/not confirmed/);
+    expect(no.body.split("\n").slice(0, 6).join("\n")).toContain("**Not confirmed.**");
+    expect(no.body).toContain("p=0.4");
+    const yes = renderPullRequest(campaign(3, [2], [started, judged(true), { type: "campaign_stopped", reason: "done" }]), {});
+    expect(yes.title).not.toMatch(/not confirmed/);
+    expect(yes.title).toMatch(/confirmed on 2 paired seeds/);
+    expect(yes.body).not.toContain("**Not confirmed.**");
+  });
+});

@@ -132,8 +132,12 @@ describe("summarize", () => {
         "stopped",
         "best_commit",
         "elapsed_s",
+        "confirmation",
+        "judging",
+        "guards",
       ].sort(),
     );
+    expect(s).toMatchObject({ confirmation: null, judging: { scale: "linear", deterministic: false }, guards: [] });
   });
 
   it("counts an improvement as positive for maximize too", () => {
@@ -445,6 +449,152 @@ describe("experiments cut short by a stop", () => {
     expect(summarize(s)).toMatchObject({ in_flight: 0, unfinished: 1 });
     expect(renderMarkdown(s)).toMatch(/\| 1 \| try \|.*\| unfinished \|/);
     expect(renderTerminalSummary(s, { color: false })).toMatch(/try.*unfinished/);
+  });
+});
+
+describe("confirmation, guards and superseded keeps in reports", () => {
+  const t0 = new Date("2025-03-01T00:00:00Z");
+  /** A campaign that kept experiment 1 (0.45 -> 0.25 over 3 seeds), with an accuracy guard, and `more` events after. */
+  const campaign = (...more: NewEventInput[]): CampaignState => {
+    const evs: NewEventInput[] = [
+      {
+        type: "campaign_started",
+        campaign: "5",
+        config: {
+          metric: { name: "val_loss", goal: "minimize" },
+          run: "x",
+          editable: ["a.py"],
+          guards: [{ name: "acc", goal: "maximize", tolerance: "1%" }],
+        },
+        base_commit: "base",
+        goal: "go",
+        source: "cli",
+      },
+    ];
+    for (const seed of [1, 2, 3])
+      evs.push({ type: "run_finished", experiment: 0, commit: "base", seed, status: "ok", metric: 0.45, seconds: 1, exit_code: 0, guards: { acc: 0.9 } });
+    evs.push(
+      { type: "experiment_requested", experiment: 1, parent: "base" },
+      {
+        type: "experiment_proposed",
+        experiment: 1,
+        parent: "base",
+        commit: "c1",
+        branch: "b1",
+        title: "wider",
+        hypothesis: "h",
+        edits: [],
+        diff: "",
+        lines_added: 1,
+        lines_removed: 1,
+      },
+    );
+    for (const seed of [1, 2, 3])
+      evs.push({ type: "run_finished", experiment: 1, commit: "c1", seed, status: "ok", metric: 0.25, seconds: 1, exit_code: 0, guards: { acc: 0.91 } });
+    evs.push({
+      type: "experiment_judged",
+      experiment: 1,
+      commit: "c1",
+      verdict: "keep",
+      reason: "better",
+      baseline_mean: 0.45,
+      candidate_mean: 0.25,
+      improvement: 0.2,
+      p_value: 0.001,
+      pairs: 3,
+      guards: [{ name: "acc", best: 0.9, candidate: 0.91, worse_by: -0.01, tolerance: 0.009, p_value: 1, ok: true }],
+    });
+    return fold(stamp([...evs, ...more], 0, t0));
+  };
+  const confirmed = (ok: boolean): NewEventInput[] => [
+    {
+      type: "confirmation_started",
+      base_commit: "base",
+      best_commit: "c1",
+      best_experiment: 1,
+      seeds: [4, 5, 6, 7, 8],
+      reason: "the campaign ended with a keep",
+    },
+    {
+      type: "confirmation_judged",
+      best_commit: "c1",
+      confirmed: ok,
+      pairs: 5,
+      base_mean: 0.4467,
+      best_mean: ok ? 0.2529 : 0.44,
+      change_pct: ok ? -43.38 : -1.5,
+      interval_pct: ok ? [-47.2, -39.1] : [-9, 6],
+      p_value: ok ? 0.0001 : 0.3,
+      scale: "linear",
+      reason: ok ? "better on 5 fresh paired seeds" : "not shown better on 5 fresh paired seeds (p=0.3 >= 0.01)",
+    },
+    { type: "campaign_stopped", reason: "max_experiments reached (1)" },
+  ];
+
+  it("headlines the confirmed change with its interval, nearer end first", () => {
+    const s = campaign(...confirmed(true));
+    expect(renderMarkdown(s).split("\n")[0]).toBe(
+      "# autoresearch: val_loss 0.4467 -> 0.2529 (-43.4%, confidence interval -39% to -47%, confirmed on 5 paired seeds)",
+    );
+    expect(summarize(s).confirmation).toMatchObject({ confirmed: true, status: "done", pairs: 5, interval_pct: [-47.2, -39.1] });
+    expect(renderTerminalSummary(s, { color: false })).toContain("confirmed: val_loss 0.4467 -> 0.2529 (-43.4%, confidence interval -39% to -47%");
+  });
+
+  it("says plainly when the final number is not confirmed", () => {
+    const s = campaign(...confirmed(false));
+    const md = renderMarkdown(s);
+    expect(md.split("\n")[0]).toBe("# autoresearch: val_loss 0.45 -> 0.25 (-44.4%, not confirmed)");
+    expect(md).toContain("- **Not confirmed:** on fresh paired seeds, base and best gave 0.4467 -> 0.44 (-1.5%)");
+    expect(renderTerminalSummary(s, { color: false })).toContain("not confirmed: not shown better on 5 fresh paired seeds");
+  });
+
+  it("says a campaign that stopped with a keep before any confirmation is not confirmed", () => {
+    const md = renderMarkdown(campaign({ type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" }));
+    expect(md).toContain("- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm` runs one)");
+  });
+
+  it("shows the guards beside the metric, in the summary and for each kept change", () => {
+    const s = campaign();
+    expect(summarize(s).guards).toEqual([{ name: "acc", goal: "maximize", baseline: 0.9, best: 0.91 }]);
+    const md = renderMarkdown(s);
+    expect(md).toContain("- **Guards:** acc (maximize) 0.9 -> 0.91, tolerance 1%");
+    expect(md).toContain("Guards: acc 0.9 -> 0.91 (tolerance 0.009)");
+  });
+
+  it("marks a keep that a later one superseded, in the table and its section", () => {
+    const s = campaign(
+      { type: "experiment_requested", experiment: 2, parent: "base" },
+      {
+        type: "experiment_proposed",
+        experiment: 2,
+        parent: "base",
+        commit: "c2",
+        branch: "b2",
+        title: "deeper",
+        hypothesis: "h",
+        edits: [],
+        diff: "",
+        lines_added: 1,
+        lines_removed: 1,
+      },
+      { type: "run_finished", experiment: 2, commit: "c2", seed: 1, status: "ok", metric: 0.2, seconds: 1, exit_code: 0, guards: { acc: 0.9 } },
+      {
+        type: "experiment_judged",
+        experiment: 2,
+        commit: "c2",
+        verdict: "keep",
+        reason: "better; replaces #1 as a whole (their changes conflict)",
+        baseline_mean: 0.25,
+        candidate_mean: 0.2,
+        improvement: 0.05,
+        p_value: 0.001,
+        supersedes: 1,
+      },
+    );
+    const md = renderMarkdown(s);
+    expect(md).toMatch(/\| 1 \| wider \|.*\| kept, superseded by #2 \|/);
+    expect(md).toContain("Superseded by #2, which replaced it as a whole (their changes conflict).");
+    expect(renderTerminalSummary(s, { color: false })).toContain("kept (superseded by #2)");
   });
 });
 

@@ -145,3 +145,92 @@ describe("fold: campaign life", () => {
     expect(fold(events).experiments[0]?.runs[0]?.status).toBe("cancelled");
   });
 });
+
+describe("fold: paired seeds, confirmation and guards", () => {
+  const proposed = (experiment: number, commit: string, parent = "c0"): NewEventInput[] => [
+    { type: "experiment_requested", experiment, parent },
+    {
+      type: "experiment_proposed",
+      experiment,
+      parent,
+      commit,
+      branch: "b",
+      title: "t",
+      hypothesis: "h",
+      edits: [],
+      diff: "",
+      lines_added: 1,
+      lines_removed: 1,
+    },
+  ];
+
+  it("old ledgers fold with the defaults: linear scale, not deterministic, no confirmation, no guards", () => {
+    const s = fold(ledger(started(1), finished(1, 0.5)));
+    expect(s.judging).toEqual({ scale: "linear", deterministic: false, reason: "" });
+    expect(s.confirmation).toBeUndefined();
+    expect(s.config.guards).toEqual([]);
+    expect(s.config.accept).toMatchObject({ scale: "auto", confirm_repeats: 5 });
+    expect(s.experiments[0]?.runs[0]?.guards).toBeUndefined();
+  });
+
+  it("records guard values of a run, a merge that conflicted, and a rebase that keeps the earlier commit", () => {
+    const s = fold(
+      ledger(
+        finished(1, 0.5, { guards: { acc: 0.9 } }),
+        ...proposed(1, "c1"),
+        { type: "rebase_conflicted", experiment: 1, onto: "c9", conflicts: ["train.py"] },
+        { type: "experiment_rebased", experiment: 1, parent: "c8", commit: "c1b", diff: "", lines_added: 1, lines_removed: 1 },
+      ),
+    );
+    expect(s.experiments[0]?.runs[0]?.guards).toEqual({ acc: 0.9 });
+    expect(s.experiments[1]).toMatchObject({ commit: "c1b", parent: "c8", conflicts: 1, rebases: 1, earlier: [{ commit: "c1", parent: "c0" }] });
+    // A successful merge clears the conflict it replaced.
+    expect(s.experiments[1]?.rebaseConflict).toBeUndefined();
+  });
+
+  it("a keep that supersedes marks the superseded keep, which stays kept", () => {
+    const judged = (experiment: number, commit: string, supersedes?: number): NewEventInput => ({
+      type: "experiment_judged",
+      experiment,
+      commit,
+      verdict: "keep",
+      reason: "r",
+      baseline_mean: 1,
+      candidate_mean: 0.5,
+      improvement: 0.5,
+      p_value: 0,
+      pairs: 3,
+      ...(supersedes !== undefined ? { supersedes } : {}),
+    });
+    const s = fold(ledger(...proposed(1, "c1"), ...proposed(2, "c2"), judged(1, "c1"), judged(2, "c2", 1)));
+    expect(s.best).toEqual({ experiment: 2, commit: "c2" });
+    expect(s.experiments[1]).toMatchObject({ phase: "kept", supersededBy: 2 });
+    expect(s.experiments[2]?.verdict).toMatchObject({ supersedes: 1, pairs: 3 });
+  });
+
+  it("follows a confirmation from request to result, and reports a result nobody expects", () => {
+    const events = ledger(
+      { type: "campaign_stopped", reason: "done" },
+      { type: "confirmation_requested", reason: "autoresearch confirm" },
+      { type: "confirmation_started", base_commit: "c0", best_commit: "c0", best_experiment: 1, seeds: [4, 5], reason: "autoresearch confirm" },
+    );
+    expect(fold(events).confirmation).toMatchObject({ phase: "running", requested: true, seeds: [4, 5] });
+    const result = (best: string): NewEventInput => ({
+      type: "confirmation_judged",
+      best_commit: best,
+      confirmed: true,
+      pairs: 2,
+      base_mean: 1,
+      best_mean: 0.5,
+      change_pct: -50,
+      interval_pct: [-60, -40],
+      p_value: 0.001,
+      scale: "linear",
+      reason: "better",
+    });
+    const done = fold([...events, ...stamp([result("c0")], events.length, T0)]);
+    expect(done.confirmation).toMatchObject({ phase: "done", result: { confirmed: true, changePct: -50, intervalPct: [-60, -40] } });
+    const stray = fold([...events, ...stamp([result("c7")], events.length, T0)]);
+    expect(stray.problems).toEqual([expect.stringContaining("a confirmation result for c7 that no running confirmation expects was ignored")]);
+  });
+});

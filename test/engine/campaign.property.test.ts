@@ -4,6 +4,14 @@
  * died), proposals arriving, crashes with resumes, and time passing leases. Whatever the order,
  * the ledger never holds two keeps on one parent, more experiments than the budget, or a seed
  * twice for one commit; the branches agree with the state; and the campaign always finishes.
+ * Paired seeds: every verdict's pairs are seeds both commits have results on, the best runs only
+ * on seeds its own measurement, a candidate or the confirmation needs, and a campaign that ends
+ * with a keep ends with a confirmation on fresh seeds.
+ *
+ * The metric is X (train.py) + Y (other.py) + a seed effect shared by every configuration + a
+ * little noise of each configuration and seed; proposals change X or Y, so a stale candidate's
+ * merge onto a new best sometimes applies (a different file) and sometimes conflicts (replaced as
+ * a whole when it wins).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -14,7 +22,10 @@ import { type Command, plan } from "../../src/core/planner.js";
 import { type CampaignState, fold } from "../../src/core/state.js";
 import {
   applyVerdict,
+  confirmationJudged,
+  confirmationStarted,
   isNewResult,
+  judgingChanged,
   proposalLost,
   proposeExperiment,
   rebaseExperiment,
@@ -24,7 +35,7 @@ import {
   runsStarted,
 } from "../../src/engine/steps.js";
 import { drive } from "../../src/local/driver.js";
-import { type Executor, type RunSpec, silentLogger } from "../../src/ports.js";
+import { type Executor, type Proposal, type ProposalContext, type RunSpec, silentLogger } from "../../src/ports.js";
 import { createRng } from "../../src/proposers/rng.js";
 import { FakeExecutor, FakeRepoHost, MemoryLedgerStore, ScriptedProposer } from "../fakes/index.js";
 
@@ -53,13 +64,34 @@ const settings = fc.record({
   maxExperiments: fc.integer({ min: 1, max: 7 }),
   repeats: fc.integer({ min: 1, max: 3 }),
   baselineRepeats: fc.integer({ min: 1, max: 3 }),
-  /** Noise of a run, relative to the spread of the candidates. */
+  /** Seed effect (shared by every configuration on a seed), relative to the spread of the candidates. */
   noise: fc.constantFrom(0, 0.01, 0.3),
+  /** Noise of one configuration on one seed. */
+  within: fc.constantFrom(0, 0.005, 0.05),
   /** Runs handed out with a lease (as on GitHub) or without (as locally). */
   lease: fc.boolean(),
 });
 
 type Settings = typeof settings extends fc.Arbitrary<infer T> ? T : never;
+
+/** X + Y, a seed effect `seedEffect` shared by every configuration, and noise `within` of each configuration and seed. */
+const metricOf = (seedEffect: number, within: number) => (files: Record<string, string>, seed: number) =>
+  Number(/X = (\S+)/.exec(files["train.py"] ?? "")?.[1]) +
+  Number(/Y = (\S+)/.exec(files["other.py"] ?? "")?.[1]) +
+  seedEffect * createRng(`n${seed}`).normal() +
+  within * createRng(`w${files["train.py"]}${files["other.py"]}:${seed}`).normal();
+
+/** Even experiments change X, odd ones Y (drawn per experiment, so some candidates win). */
+const proposal =
+  (key: string) =>
+  (ctx: ProposalContext): Proposal => {
+    const u = createRng(`x${key}${ctx.experiment}`).uniform();
+    const edit =
+      ctx.experiment % 2 === 0
+        ? { kind: "write" as const, path: "train.py", content: `X = ${u}\n` }
+        : { kind: "write" as const, path: "other.py", content: `Y = ${u * 0.5 - 0.3}\n` };
+    return { title: `${edit.path} ${ctx.experiment}`, hypothesis: "h", trace: "t", edits: [edit] };
+  };
 
 /** An executor that hands runs out and lets the test deliver them; leases like the App's. */
 class Handout implements Executor {
@@ -71,11 +103,11 @@ async function simulate(cfg: Settings, steps: Step[]) {
   const config: ConfigInput = {
     metric: { name: "loss", goal: "minimize" },
     run: "true",
-    editable: ["train.py"],
+    editable: ["train.py", "other.py"],
     budget: { parallel: cfg.parallel, max_experiments: cfg.maxExperiments, patience: 50, max_hours: 1000 },
     accept: { repeats: cfg.repeats, baseline_repeats: cfg.baselineRepeats, prefer_simpler: false },
   };
-  const repo = new FakeRepoHost({ "train.py": "X = 0.5\n" });
+  const repo = new FakeRepoHost({ "train.py": "X = 0.5\n", "other.py": "Y = 0\n" });
   repo.branches.set(campaignBranch("7"), "base");
   const ledger = new MemoryLedgerStore();
   let now = new Date("2026-01-01T00:00:00Z");
@@ -83,18 +115,8 @@ async function simulate(cfg: Settings, steps: Step[]) {
     if (evs.length) await ledger.append(evs, ledger.events.at(-1)?.seq ?? 0);
   };
   await append([{ type: "campaign_started", campaign: "7", config, base_commit: "base", goal: "g", source: "label" }]);
-  // The metric: X plus seeded noise; X is drawn per experiment, so some candidates win.
-  const metric = (files: Record<string, string>, seed: number) =>
-    Number(/X = (\S+)/.exec(files["train.py"] ?? "")?.[1]) + cfg.noise * createRng(`n${seed}`).normal();
-  const runner = new FakeExecutor(repo, metric);
-  const proposer = new ScriptedProposer([
-    (ctx) => ({
-      title: `X ${ctx.experiment}`,
-      hypothesis: "h",
-      trace: "t",
-      edits: [{ kind: "write", path: "train.py", content: `X = ${createRng(`x${ctx.experiment}`).uniform()}\n` }],
-    }),
-  ]);
+  const runner = new FakeExecutor(repo, metricOf(cfg.noise, cfg.within));
+  const proposer = new ScriptedProposer([proposal("")]);
   const executor = new Handout(cfg.lease ? 600 : undefined);
   const deps = { repo, ledger, executor, proposer, logger: silentLogger };
   const state = () => fold(ledger.events);
@@ -141,6 +163,15 @@ async function simulate(cfg: Settings, steps: Step[]) {
           break;
         case "proposal_lost":
           await append(proposalLost(cmd));
+          break;
+        case "judging":
+          await append(judgingChanged(cmd));
+          break;
+        case "start_confirmation":
+          await append(confirmationStarted(cmd));
+          break;
+        case "confirm":
+          await append(confirmationJudged(cmd));
           break;
       }
     }
@@ -215,15 +246,17 @@ async function simulate(cfg: Settings, steps: Step[]) {
 
 /** The invariants, on the ledger itself and on what it folds to. */
 function check(s: CampaignState, events: LedgerEvent[], repo: FakeRepoHost, maxExperiments: number): void {
-  // Keeps form a chain: each kept experiment's parent is the best it replaced.
+  // Keeps form a chain: each kept experiment's parent is the best it replaced, or it replaced that
+  // best as a whole (its change conflicted), which the ledger says.
   const kept = s.experiments.filter((e) => e && e.experiment > 0 && e.phase === "kept").sort((a, b) => (a.verdict?.seq ?? 0) - (b.verdict?.seq ?? 0));
-  let best = s.baseCommit;
+  let best = { experiment: 0, commit: s.baseCommit };
   for (const e of kept) {
-    expect(e.parent, `keep of experiment ${e.experiment} on its parent`).toBe(best);
-    best = e.commit;
+    if (e.verdict?.supersedes !== undefined) expect(e.verdict.supersedes, `experiment ${e.experiment} supersedes the best`).toBe(best.experiment);
+    else expect(e.parent, `keep of experiment ${e.experiment} on its parent`).toBe(best.commit);
+    best = { experiment: e.experiment, commit: e.commit };
   }
-  expect(s.best.commit).toBe(best);
-  expect(repo.branches.get(campaignBranch(s.campaign))).toBe(best);
+  expect(s.best.commit).toBe(best.commit);
+  expect(repo.branches.get(campaignBranch(s.campaign))).toBe(best.commit);
   // Never more experiments than the budget.
   const numbers = new Set(events.flatMap((e) => (e.type === "experiment_requested" ? [e.experiment] : [])));
   expect(numbers.size).toBeLessThanOrEqual(maxExperiments);
@@ -234,6 +267,81 @@ function check(s: CampaignState, events: LedgerEvent[], repo: FakeRepoHost, maxE
   // Branches: the best, and one per experiment still being measured.
   const measuring = s.experiments.filter((e) => e && e.experiment > 0 && e.phase === "running").map((e) => e.branch);
   expect([...repo.branches.keys()].sort()).toEqual([campaignBranch(s.campaign), ...measuring].sort());
+  checkPairing(s, events);
+}
+
+/**
+ * Paired seeds, replayed from the ledger: each verdict's pairs are seeds on which the candidate and
+ * the best of the time both had a result; a best runs only on seeds its own measurement, its
+ * re-measurement, a candidate's seed or a confirmation needs; a confirmation's seeds are fresh for
+ * both commits, and each runs on both.
+ */
+function checkPairing(s: CampaignState, events: LedgerEvent[]): void {
+  const cfg = s.config.accept;
+  const ok = new Map<string, Set<number>>();
+  const started = new Map<string, number[]>();
+  let best = { experiment: 0, commit: s.baseCommit };
+  const keptAt = new Map<string, number>([[s.baseCommit, 0]]);
+  const confirmSeeds = new Map<string, Set<number>>();
+  /** Where each seed of each commit stands: in flight, or its result (a cancelled seed is free again). */
+  const status = new Map<string, Map<number, string>>();
+  const setStatus = (commit: string, seed: number, st: string) => status.set(commit, (status.get(commit) ?? new Map()).set(seed, st));
+  for (const ev of events) {
+    if (ev.type === "run_started") setStatus(ev.commit, ev.seed, "running");
+    if (ev.type === "run_finished") setStatus(ev.commit, ev.seed, ev.status);
+    if (ev.type === "campaign_resumed" && ev.restart)
+      for (const bySeed of status.values()) for (const [seed, st] of bySeed) if (st === "running") bySeed.set(seed, "cancelled");
+    if (ev.type === "run_started") {
+      const list = started.get(ev.commit) ?? [];
+      if (!list.includes(ev.seed)) list.push(ev.seed);
+      started.set(ev.commit, list);
+    }
+    if (ev.type === "run_finished" && ev.status === "ok") ok.set(ev.commit, (ok.get(ev.commit) ?? new Set()).add(ev.seed));
+    if (ev.type === "experiment_judged" && ev.experiment > 0 && ev.pairs !== undefined) {
+      const mine = ok.get(ev.commit) ?? new Set<number>();
+      const theirs = ok.get(best.commit) ?? new Set<number>();
+      const shared = [...mine].filter((seed) => theirs.has(seed)).length;
+      expect(ev.pairs, `experiment ${ev.experiment} judged on ${ev.pairs} pairs`).toBeLessThanOrEqual(shared);
+      expect(ev.pairs).toBeGreaterThan(0);
+    }
+    if (ev.type === "experiment_judged" && ev.verdict === "keep" && ev.experiment > 0) {
+      best = { experiment: ev.experiment, commit: ev.commit };
+      keptAt.set(ev.commit, started.get(ev.commit)?.length ?? 0);
+    }
+    if (ev.type === "confirmation_started") {
+      for (const commit of [ev.base_commit, ev.best_commit]) {
+        const before = status.get(commit) ?? new Map<number, string>();
+        expect(
+          ev.seeds.filter((seed) => (before.get(seed) ?? "cancelled") !== "cancelled"),
+          "confirmation seeds are fresh",
+        ).toEqual([]);
+        confirmSeeds.set(commit, new Set([...(confirmSeeds.get(commit) ?? []), ...ev.seeds]));
+      }
+    }
+  }
+  // A best's runs: its own measurement (before it was kept), at most `repeats + baseline_repeats`
+  // in all after it (its re-measurement), and otherwise only seeds another commit ran on or the
+  // confirmation chose.
+  const byOthers = new Map<string, Set<number>>();
+  for (const [commit, seeds] of started)
+    for (const [other] of started) if (other !== commit) byOthers.set(other, new Set([...(byOthers.get(other) ?? []), ...seeds]));
+  for (const [commit, own] of keptAt) {
+    const seeds = started.get(commit) ?? [];
+    const after = seeds.slice(commit === s.baseCommit ? cfg.baseline_repeats : own);
+    const unneeded = after.filter((seed) => !byOthers.get(commit)?.has(seed) && !confirmSeeds.get(commit)?.has(seed));
+    expect(unneeded.length, `runs of best ${commit} on seeds nothing needed: ${unneeded.join(", ")}`).toBeLessThanOrEqual(
+      commit === s.baseCommit ? 0 : cfg.repeats + cfg.baseline_repeats,
+    );
+  }
+  // A campaign that ran out of experiments with a keep ends with a confirmation of its final best.
+  if (s.stopped && /^(max_experiments reached|patience exhausted)/.test(s.stopped.reason) && s.best.experiment > 0 && cfg.confirm_repeats > 0) {
+    expect(s.confirmation?.result, "a confirmation before the stop").toBeDefined();
+    expect(s.confirmation?.bestCommit).toBe(s.best.commit);
+    const stop = events.findIndex((e) => e.type === "campaign_stopped");
+    const judged = events.findIndex((e) => e.type === "confirmation_judged" && e.best_commit === s.best.commit);
+    expect(judged).toBeGreaterThan(-1);
+    expect(judged).toBeLessThan(stop);
+  }
 }
 
 describe("campaign property: planner and fold under any interleaving", () => {
@@ -258,19 +366,17 @@ describe("campaign property: the local driver, interrupted and resumed at random
           const config: ConfigInput = {
             metric: { name: "loss", goal: "minimize" },
             run: "true",
-            editable: ["train.py"],
+            editable: ["train.py", "other.py"],
             budget: { parallel: cfg.parallel, max_experiments: cfg.maxExperiments, patience: 50 },
             accept: { repeats: cfg.repeats, baseline_repeats: 2 },
           };
-          const repo = new FakeRepoHost({ "train.py": "X = 0.5\n" });
+          const repo = new FakeRepoHost({ "train.py": "X = 0.5\n", "other.py": "Y = 0\n" });
           repo.branches.set(campaignBranch("1"), "base");
           const ledger = new MemoryLedgerStore();
           await ledger.append([{ type: "campaign_started", campaign: "1", config, base_commit: "base", goal: "g", source: "cli" }], 0);
-          const metric = (files: Record<string, string>, s: number) =>
-            Number(/X = (\S+)/.exec(files["train.py"] ?? "")?.[1]) + 0.01 * createRng(`n${s}`).normal();
           // Runs take 0 to 4 ms, drawn per run, so results arrive in an order of their own.
           const rng = createRng(`delays${seed}`);
-          const runner = new FakeExecutor(repo, metric);
+          const runner = new FakeExecutor(repo, metricOf(0.01, 0.002));
           const run = runner.run.bind(runner);
           runner.run = async (spec, signal) => {
             await new Promise((r) => setTimeout(r, Math.floor(rng.uniform() * 5)));
@@ -286,14 +392,7 @@ describe("campaign property: the local driver, interrupted and resumed at random
           repo.setBranch = slow(repo.setBranch.bind(repo));
           repo.deleteBranch = slow(repo.deleteBranch.bind(repo));
           repo.commit = slow(repo.commit.bind(repo));
-          const proposer = new ScriptedProposer([
-            (ctx) => ({
-              title: "x",
-              hypothesis: "h",
-              trace: "t",
-              edits: [{ kind: "write", path: "train.py", content: `X = ${createRng(`x${seed}:${ctx.experiment}`).uniform()}\n` }],
-            }),
-          ]);
+          const proposer = new ScriptedProposer([proposal(String(seed))]);
           const deps = { repo, ledger, executor: runner, proposer, logger: silentLogger };
           for (let round = 0; round <= interruptAfter.length; round++) {
             const ac = new AbortController();

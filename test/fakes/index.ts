@@ -8,6 +8,7 @@ import type {
   CommitResult,
   Executor,
   LedgerStore,
+  MergeResult,
   Proposal,
   ProposalContext,
   Proposer,
@@ -66,6 +67,44 @@ export class FakeRepoHost implements RepoHost {
         .join("\n"),
       linesAdded: added,
       linesRemoved: removed,
+    };
+  }
+  /**
+   * A three-way merge by whole files: a file changed on one side takes that side; changed on both
+   * sides alike, either; changed differently on both (or changed and deleted), a conflict. Git
+   * merges lines too (see GitRepoHost.merge); the fake does not need to.
+   */
+  async merge(base: string, ours: string, theirs: string, message: string, options: CommitOptions): Promise<MergeResult> {
+    const [b, o, t] = [this.tree(base), this.tree(ours), this.tree(theirs)];
+    const merged: Record<string, string> = {};
+    const conflicts: string[] = [];
+    for (const p of [...new Set([...Object.keys(b), ...Object.keys(o), ...Object.keys(t)])].sort()) {
+      const result = o[p] === t[p] || t[p] === b[p] ? o[p] : o[p] === b[p] ? t[p] : null;
+      if (result === null) conflicts.push(p);
+      else if (result !== undefined) merged[p] = result;
+    }
+    if (conflicts.length) return { ok: false, conflicts };
+    const changed = Object.fromEntries(Object.entries(merged).filter(([p, c]) => o[p] !== c));
+    const removed = Object.keys(o).filter((p) => !(p in merged));
+    const id = createHash("sha1")
+      .update(`merge${ours}${message}${options.at}${JSON.stringify(merged)}`)
+      .digest("hex")
+      .slice(0, 12);
+    this.commits.set(id, merged);
+    let added = 0;
+    let gone = 0;
+    for (const [p, content] of Object.entries(changed))
+      for (const part of diffLines(o[p] ?? "", content)) {
+        if (part.added) added += part.count ?? 0;
+        if (part.removed) gone += part.count ?? 0;
+      }
+    for (const p of removed) gone += (o[p] ?? "").split("\n").length;
+    return {
+      ok: true,
+      commit: id,
+      diff: [...Object.keys(changed), ...removed].map((f) => `--- a/${f}\n+++ b/${f}`).join("\n"),
+      linesAdded: added,
+      linesRemoved: gone,
     };
   }
   async setBranch(name: string, commit: string, expected: string | null) {

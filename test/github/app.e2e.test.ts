@@ -65,6 +65,8 @@ describe("the App, end to end", () => {
       const finished = ledgerEvents(fake, id).filter((e) => e.type === "run_finished");
       expect(finished.map((e) => e.status)).toEqual(finished.map(() => "ok"));
       expect(s.experiments.filter((e) => e && e.experiment > 0 && e.phase === "kept").length).toBeGreaterThan(0);
+      // A campaign that kept something confirms its final number before it stops (issue 11).
+      expect(s.confirmation).toMatchObject({ phase: "done", bestCommit: s.best.commit, seeds: [expect.any(Number), expect.any(Number)] });
       const pr = fake.pulls[0];
       expect(pr?.title).toMatch(/val_loss/);
       expect(pr?.body).toContain("## Experiments");
@@ -85,7 +87,7 @@ describe("the App, end to end", () => {
       } else console.log(`App output:\n${running.output().slice(-30000)}`);
       throw err;
     }
-  }, 420_000);
+  }, 500_000);
 });
 
 describe("the App killed mid-campaign", () => {
@@ -111,7 +113,7 @@ describe("the App killed mid-campaign", () => {
     await fake.redeliverFailed();
     const running = app;
     try {
-      await untilStopped(fake, id, app, 240_000);
+      await untilStopped(fake, id, app, 300_000);
       const s = await expectTruthfulEnd(fake, id, 3);
       expect(s.stopped?.reason).toBe("max_experiments reached (3)");
     } catch (err) {

@@ -38,7 +38,8 @@ export function campaignConfig(over: { budget?: Record<string, unknown>; accept?
     eval: "node eval.mjs",
     editable: ["train.mjs"],
     budget: { experiment_timeout: "30s", max_experiments: 8, max_hours: 1, max_cost_usd: 0, parallel: 2, patience: 20, ...over.budget },
-    accept: { repeats: 2, baseline_repeats: 3, min_improvement: "1%", ...over.accept },
+    // The final confirmation runs on 2 fresh paired seeds (5 by default): exercised, within the tests' time.
+    accept: { repeats: 2, baseline_repeats: 3, min_improvement: "1%", confirm_repeats: 2, ...over.accept },
     proposer: { kind: "mutate", knobs: ["LEARNING_RATE", "HIDDEN", "BATCH_SIZE", "WEIGHT_DECAY", "INIT_SCALE"], seed: 5 },
     runner: { workflow: "autoresearch.yml", runs_on: ["ubuntu-latest"] },
   } as ConfigInput;

@@ -104,7 +104,7 @@ export async function startApp(gh: FakeGitHub, env: Record<string, string> = {})
 }
 
 /** Waits until the campaign's ledger says it stopped; returns its state. */
-export async function untilStopped(gh: FakeGitHub, id: number, app: RunningApp | undefined, timeoutMs = 240_000): Promise<CampaignState> {
+export async function untilStopped(gh: FakeGitHub, id: number, app: RunningApp | undefined, timeoutMs = 330_000): Promise<CampaignState> {
   try {
     await gh.waitFor(() => campaignState(gh, id)?.stopped !== undefined, timeoutMs, `campaign ${id} to stop`);
   } catch (err) {

@@ -39,6 +39,15 @@ function result(over: Record<string, unknown> = {}): Record<string, unknown> {
 const zipOf = (files: Record<string, string>) => zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, strToU8(v)])));
 
 describe("resultFromZip", () => {
+  it("carries the guard values of an ok run, as the runner read them; none where there are none or the run failed", () => {
+    const zipped = (over: Record<string, unknown>) => zipOf({ "result.json": JSON.stringify(result(over)) });
+    expect(resultFromZip(zipped({ guards: { accuracy: 0.91 } }), NAME, spec, URL)).toMatchObject({ status: "ok", metric: 0.25, guards: { accuracy: 0.91 } });
+    expect(resultFromZip(zipped({}), NAME, spec, URL).guards).toBeUndefined();
+    const failed = resultFromZip(zipped({ status: "crash", metric: null, reason: "boom", guards: { accuracy: 0.91 } }), NAME, spec, URL);
+    expect(failed).toMatchObject({ status: "crash", metric: null });
+    expect(failed.guards).toBeUndefined();
+  });
+
   it("reads the result of the run it must be", () => {
     expect(resultFromZip(zipOf({ "result.json": JSON.stringify(result()) }), NAME, spec, URL)).toEqual({
       status: "ok",

@@ -188,6 +188,88 @@ describe("GitRepoHost.commit", () => {
   });
 });
 
+describe("GitRepoHost.merge", () => {
+  /** base -> ours (the new best) and base -> theirs (a stale candidate), each one commit on `head`. */
+  async function forked(ours: Record<string, string>, theirs: Record<string, string>) {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const o = await host.commit(head, ours, "the new best", AT);
+    const t = await host.commit(head, theirs, "the candidate", AT);
+    return { dir, head, host, ours: o.commit, theirs: t.commit };
+  }
+
+  it("re-applies the candidate's change on the new best with a three-way merge of lines, without touching the working tree, index or HEAD", async () => {
+    // a.txt is 1 2 3: the best changed line 1, the candidate line 3 (and added a file).
+    const f = await forked({ "a.txt": "ONE\n2\n3\n" }, { "a.txt": "1\n2\nTHREE\n", "new.txt": "n\n" });
+    writeFileSync(join(f.dir, "a.txt"), "user edit\n");
+    const before = snapshot(f.dir);
+    const r = await f.host.merge(f.head, f.ours, f.theirs, "the candidate, on the new best", AT);
+    expect(snapshot(f.dir)).toEqual(before);
+    if (!r.ok) throw new Error(`unexpected conflict: ${r.conflicts.join(", ")}`);
+    // One parent, the new best: the campaign branch stays linear.
+    expect(sh(f.dir, "rev-list", "--parents", "-n", "1", r.commit).split(" ")).toEqual([r.commit, f.ours]);
+    expect(sh(f.dir, "show", `${r.commit}:a.txt`)).toBe("ONE\n2\nTHREE");
+    expect(sh(f.dir, "show", `${r.commit}:new.txt`)).toBe("n");
+    expect(sh(f.dir, "log", "-1", "--format=%B", r.commit)).toBe("the candidate, on the new best");
+    // The diff is against the new best: only the candidate's change.
+    expect(r.diff).toContain("+THREE");
+    expect(r.diff).not.toContain("+ONE");
+    expect({ added: r.linesAdded, removed: r.linesRemoved }).toEqual({ added: 2, removed: 1 });
+    // Done twice, the same commit.
+    const again = await f.host.merge(f.head, f.ours, f.theirs, "the candidate, on the new best", AT);
+    expect(again.ok && again.commit).toBe(r.commit);
+  });
+
+  it("keeps the executable bit and takes the best's version of files the candidate did not change", async () => {
+    const f = await forked({ "run.sh": "#!/bin/sh\necho best\n", "a.txt": "1\n2\n3\n4\n" }, { "a.txt": "0\n1\n2\n3\n" });
+    const r = await f.host.merge(f.head, f.ours, f.theirs, "m", AT);
+    if (!r.ok) throw new Error("unexpected conflict");
+    expect(sh(f.dir, "ls-tree", r.commit, "run.sh").split(" ")[0]).toBe("100755");
+    expect(sh(f.dir, "show", `${r.commit}:run.sh`)).toBe("#!/bin/sh\necho best");
+    expect(sh(f.dir, "show", `${r.commit}:a.txt`)).toBe("0\n1\n2\n3\n4");
+  });
+
+  it("reports the conflicting paths and makes no commit when both changed the same lines", async () => {
+    const f = await forked({ "a.txt": "1\nBEST\n3\n", "sub/b.txt": "best\n" }, { "a.txt": "1\nMINE\n3\n", "sub/b.txt": "best\n", "c.txt": "c\n" });
+    const before = snapshot(f.dir);
+    const r = await f.host.merge(f.head, f.ours, f.theirs, "m", AT);
+    expect(r).toEqual({ ok: false, conflicts: ["a.txt"] });
+    expect(snapshot(f.dir)).toEqual(before);
+    expect(sh(f.dir, "for-each-ref", "--format=%(refname)")).toBe("refs/heads/main");
+  });
+
+  it("uses the merge base it is given, not one it computes: only the candidate's own change is carried", async () => {
+    // The candidate was made on `mid` (a best that was later replaced as a whole by `other`, also
+    // on head). Merging with base `mid` carries the candidate's change only, not mid's.
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const mid = (await host.commit(head, { "sub/b.txt": "mid\n" }, "mid", AT)).commit;
+    const cand = (await host.commit(mid, { "a.txt": "1\n2\nCAND\n" }, "cand", AT)).commit;
+    const other = (await host.commit(head, { "run.sh": "#!/bin/sh\necho other\n" }, "other", AT)).commit;
+    const r = await host.merge(mid, other, cand, "m", AT);
+    if (!r.ok) throw new Error("unexpected conflict");
+    expect(sh(dir, "show", `${r.commit}:a.txt`)).toBe("1\n2\nCAND");
+    expect(sh(dir, "show", `${r.commit}:sub/b.txt`)).toBe("b");
+    expect(sh(dir, "show", `${r.commit}:run.sh`)).toBe("#!/bin/sh\necho other");
+  });
+
+  it("a file changed on one side and deleted on the other is a conflict", async () => {
+    const { dir, head } = makeRepo();
+    const host = new GitRepoHost(dir);
+    const ours = (await host.commit(head, { "a.txt": "changed\n" }, "ours", AT)).commit;
+    // theirs deletes a.txt (commit() only writes files): built with git itself.
+    const idx = join(base, `idx-${n}`);
+    execFileSync("git", ["read-tree", head], { cwd: dir, env: { ...process.env, GIT_INDEX_FILE: idx } });
+    execFileSync("git", ["rm", "--cached", "-q", "a.txt"], { cwd: dir, env: { ...process.env, GIT_INDEX_FILE: idx } });
+    const t = execFileSync("git", ["write-tree"], { cwd: dir, env: { ...process.env, GIT_INDEX_FILE: idx }, encoding: "utf8" }).trim();
+    const theirs = execFileSync("git", ["-c", "user.email=x@y", "-c", "user.name=x", "commit-tree", t, "-p", head, "-m", "theirs"], {
+      cwd: dir,
+      encoding: "utf8",
+    }).trim();
+    expect(await host.merge(head, ours, theirs, "m", AT)).toEqual({ ok: false, conflicts: ["a.txt"] });
+  });
+});
+
 describe("GitRepoHost reading", () => {
   it("reads files at a commit, exactly, with undefined for missing paths and folders", async () => {
     const { dir, head } = makeRepo();

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -118,6 +118,55 @@ describe("runExperiment", () => {
   it("reports non_finite for a NaN metric", async () => {
     const r = await runExperiment({ cwd: dir, config: config({ run: "echo val_loss: nan" }), seed: 1 });
     expect(r).toMatchObject({ status: "non_finite", metric: null, reason: "val_loss is nan, not a finite number" });
+  });
+
+  it("reads guards like the metric: default line, pattern, or JSON file", async () => {
+    await writeFile(join(dir, "m.json"), '{"peak_mb": 512}');
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({
+        run: "echo val_loss: 0.4; echo accuracy: 0.91; echo 'took 12.5 s'",
+        guards: [
+          { name: "accuracy", goal: "maximize", tolerance: "1%" },
+          { name: "secs", goal: "minimize", pattern: "took ([0-9.]+) s" },
+          { name: "peak_mb", goal: "minimize", file: "m.json" },
+        ],
+      }),
+      seed: 1,
+    });
+    expect(r).toMatchObject({ status: "ok", metric: 0.4, guards: { accuracy: 0.91, secs: 12.5, peak_mb: 512 } });
+  });
+
+  it("with an eval, reads a guard's file from the eval's folder, where the run's copy was removed", async () => {
+    const evalDir = join(dir, "evaldir");
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({
+        run: `echo '{"acc": 0.99}' > acc.json`,
+        eval: "echo val_loss: 0.4",
+        guards: [{ name: "acc", goal: "maximize", file: "acc.json" }],
+      }),
+      seed: 1,
+      prepareEval: async () => {
+        await mkdir(evalDir, { recursive: true });
+        // An output the run left in the eval's folder: not the guard's value.
+        await writeFile(join(evalDir, "acc.json"), '{"acc": 0.99}');
+        return evalDir;
+      },
+    });
+    expect(r).toMatchObject({ status: "no_metric", metric: null });
+    expect(r.reason).toMatch(/^guard acc: metric file "acc.json"/);
+  });
+
+  it("a guard that cannot be read makes the run a failed run, naming the guard", async () => {
+    const r = await runExperiment({
+      cwd: dir,
+      config: config({ run: "echo val_loss: 0.4", guards: [{ name: "accuracy", goal: "maximize" }] }),
+      seed: 1,
+    });
+    expect(r).toMatchObject({ status: "no_metric", metric: null });
+    expect(r.reason).toMatch(/^guard accuracy: no line "accuracy: <number>" in the output/);
+    expect(r.guards).toBeUndefined();
   });
 
   it("uses metric.pattern on the output", async () => {

@@ -145,10 +145,19 @@ budget:
   patience: 20             # stop after this many experiments without a keep
 
 accept:
-  repeats: 3               # runs (seeds) per promising candidate
+  repeats: 3               # runs (seeds) per promising candidate, paired with the best's seeds
   baseline_repeats: 3
   min_improvement: 0       # absolute, or relative such as "0.5%"
   confidence: 0.99
+  scale: auto              # linear, log, or auto (log once the metric spans more than 10x)
+  confirm_repeats: 5       # at the end: base and best on this many fresh paired seeds (0: off)
+
+# Optional: other metrics the run prints that must not get worse (silent degradation); read like
+# metric (the last "<name>: <value>" line, or pattern / file). A candidate is discarded when a guard
+# is shown worse than the best's by more than its tolerance; a run that does not print it failed.
+# guards:
+#   - { name: accuracy, goal: maximize, tolerance: "1%" }     # relative to the best's value
+#   - { name: train_seconds, goal: minimize, tolerance: 30 }  # absolute, in its units
 
 proposer:
 ${proposerLines.join("\n")}
