@@ -1,6 +1,6 @@
 /**
  * Commands in issue and pull request comments: `/autoresearch stop | pause | resume | status |
- * try <idea>`. Pure: a comment's text in, the commands it holds (and what could not be read) out.
+ * confirm | try <idea>`. Pure: a comment's text in, the commands it holds (and what could not be read) out.
  */
 
 /** A command a maintainer gave in a comment. */
@@ -9,6 +9,8 @@ export type CampaignCommand =
   | { kind: "pause" }
   | { kind: "resume" }
   | { kind: "status" }
+  /** Confirm a finished campaign's final number (base and best on fresh paired seeds). */
+  | { kind: "confirm" }
   /** An idea for the proposer, added to the campaign's instructions. */
   | { kind: "try"; idea: string };
 
@@ -23,7 +25,8 @@ export interface ParsedComment {
 export const COMMAND_PREFIX = "/autoresearch";
 
 /** What the App answers to a line it cannot read. */
-export const COMMAND_USAGE = "`/autoresearch stop`, `/autoresearch pause`, `/autoresearch resume`, `/autoresearch status` or `/autoresearch try <idea>`";
+export const COMMAND_USAGE =
+  "`/autoresearch stop`, `/autoresearch pause`, `/autoresearch resume`, `/autoresearch status`, `/autoresearch confirm` or `/autoresearch try <idea>`";
 
 /** Longest idea kept from `/autoresearch try` (characters). */
 export const MAX_IDEA_CHARS = 2000;
@@ -52,7 +55,7 @@ export function parseComment(body: string): ParsedComment {
     if (verb === "try") {
       if (rest === "") errors.push("`/autoresearch try` needs an idea after it, for example `/autoresearch try a cosine learning-rate schedule`");
       else commands.push({ kind: "try", idea: rest.slice(0, MAX_IDEA_CHARS) });
-    } else if (verb === "stop" || verb === "pause" || verb === "resume" || verb === "status") {
+    } else if (verb === "stop" || verb === "pause" || verb === "resume" || verb === "status" || verb === "confirm") {
       if (rest !== "") errors.push(`\`/autoresearch ${verb}\` takes nothing after it`);
       else commands.push({ kind: verb });
     } else {

@@ -80,7 +80,8 @@ export function renderStatusComment(state: CampaignState, links: PublishLinks = 
     "",
     `Maintainers (write access or more) can comment ${COMMAND_USAGE} here or on the pull request. ` +
       "`stop` ends the campaign (so do removing the `autoresearch` label, closing this issue, or merging or closing the pull request); " +
-      "`pause` lets runs in flight finish and starts nothing new until `resume`; `try <idea>` adds the idea to what the proposer is asked to explore.",
+      "`pause` lets runs in flight finish and starts nothing new until `resume`; `try <idea>` adds the idea to what the proposer is asked to explore; " +
+      "`confirm`, once the campaign has finished, runs the base and the best on the same fresh seeds to confirm the final number.",
     "",
     "</details>",
   ];

@@ -528,8 +528,8 @@ function judgingLines(state: CampaignState, s: CampaignSummary): string[] {
   else if (s.stopped !== null && s.best_commit !== state.baseCommit)
     lines.push(
       state.config.accept.confirm_repeats > 0
-        ? "- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm` runs one)"
-        : "- **Not confirmed:** no confirmation ran (accept.confirm_repeats: 0; `autoresearch confirm` runs one)",
+        ? "- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm`, or `/autoresearch confirm` in a comment on GitHub, runs one)"
+        : "- **Not confirmed:** no confirmation ran (accept.confirm_repeats: 0; `autoresearch confirm`, or `/autoresearch confirm` in a comment on GitHub, runs one)",
     );
   const how = [
     "paired seeds",

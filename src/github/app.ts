@@ -11,10 +11,11 @@ import { type CampaignCommand, parseComment } from "../core/commands.js";
 import type { Config } from "../core/config.js";
 import type { NewEventInput } from "../core/events.js";
 import { campaignBranch } from "../core/names.js";
+import type { CampaignState } from "../core/state.js";
 import { BranchConflict } from "../errors.js";
 import type { Clock, Logger, Proposer } from "../ports.js";
 import { createProposer } from "../proposers/index.js";
-import { AppCampaign, type AppCampaignDeps } from "./campaign.js";
+import { AppCampaign, type AppCampaignDeps, confirming } from "./campaign.js";
 import { apiMessage, call, type GitHubClient, type RepoRef } from "./client.js";
 import { LedgerBranch } from "./ledger.js";
 import { OctokitRepoHost } from "./repo.js";
@@ -266,7 +267,17 @@ function commandEvent(cmd: CampaignCommand, by: string, commentId: number): NewE
       return { type: "instructions_added", text: cmd.idea, by, comment_id: commentId };
     case "status":
       return undefined;
+    case "confirm":
+      return { type: "confirmation_requested", reason: `asked by @${by} (/autoresearch confirm)` };
   }
+}
+
+/** Why `/autoresearch confirm` cannot run on this campaign now, or undefined when it can. */
+function cannotConfirm(s: CampaignState): string | undefined {
+  if (!s.stopped) return "it is still running: a campaign that keeps a change confirms its final number by itself when its budget is spent";
+  if (s.best.experiment === 0) return "it kept no change: there is nothing to confirm";
+  if (confirming(s)) return "a confirmation is already running";
+  return undefined;
 }
 
 /** The campaign a comment is about: its issue, or the campaign whose pull request it is on. */
@@ -335,7 +346,12 @@ export function autoresearchApp(settings: AppSettings, onRegistry?: (r: Registry
           // A redelivered comment is answered once: its id is in the ledger (try) or was handled here.
           if (!registry.firstTime(`${id}:${payload.comment.id}`) || c.current.instructions.some((i) => i.commentId === payload.comment.id)) return;
           if (parsed.errors.length) await reply(`I could not read this:\n\n${parsed.errors.map((e) => `- ${e}`).join("\n")}`);
-          const events = parsed.commands.map((cmd) => commandEvent(cmd, login, payload.comment.id)).filter((e): e is NewEventInput => e !== undefined);
+          const refused = parsed.commands.some((cmd) => cmd.kind === "confirm") ? cannotConfirm(c.current) : undefined;
+          if (refused) await reply(`Campaign #${id} cannot be confirmed now: ${refused}.`);
+          const events = parsed.commands
+            .filter((cmd) => !(cmd.kind === "confirm" && refused))
+            .map((cmd) => commandEvent(cmd, login, payload.comment.id))
+            .filter((e): e is NewEventInput => e !== undefined);
           await c.note(events);
           if (parsed.commands.length)
             await call("react to the command", () =>
@@ -345,6 +361,10 @@ export function autoresearchApp(settings: AppSettings, onRegistry?: (r: Registry
           if (tries.length)
             await reply(
               `Added to what the proposer is asked to explore in campaign #${id}: ${tries.map((t) => `“${t.kind === "try" ? t.idea.slice(0, 200) : ""}”`).join(", ")}.`,
+            );
+          if (parsed.commands.some((cmd) => cmd.kind === "confirm") && !refused)
+            await reply(
+              `Confirming campaign #${id}: the base commit and the best (experiment ${c.current.best.experiment}) run on the same fresh seeds; the status comment and the pull request show the result.`,
             );
           if (parsed.commands.some((cmd) => cmd.kind === "status")) {
             const url = c.current.published.statusComment?.url;

@@ -274,9 +274,9 @@ export class AppCampaign {
         // A command changes the state the rest were planned on, a discard aside: plan again.
         if (!(cmd.kind === "judge" && cmd.verdict === "discard")) break;
       }
-      if (s.stopped) break;
     }
-    if (s.stopped) await this.cancelInFlight(s);
+    // (A stopped campaign plans nothing, but a confirmation someone asked for: its runs stay.)
+    if (s.stopped && !confirming(s)) await this.cancelInFlight(s);
     await this.flush({ lazy: true });
     await this.removeIdleBranches(s);
     await this.publish();
@@ -501,7 +501,7 @@ export class AppCampaign {
    */
   async reconcile(): Promise<void> {
     const s = this.state;
-    if (!s || s.stopped) return;
+    if (!s || (s.stopped && !confirming(s))) return;
     const { gh, where } = this.deps;
     for (const e of s.experiments) {
       if (!e?.runs.some((r) => r.status === "running")) continue;
@@ -640,4 +640,9 @@ export class AppCampaign {
     this.shown.pull = text;
     this.shown.pullKey = key;
   }
+}
+
+/** True while a confirmation asked for on a stopped campaign (`/autoresearch confirm`) has not been judged. */
+export function confirming(s: CampaignState): boolean {
+  return s.confirmation?.requested === true && s.confirmation.phase !== "done";
 }

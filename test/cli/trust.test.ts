@@ -93,7 +93,9 @@ describe("confirmation", () => {
     expect(first.code, first.all).toBe(0);
     expect((await readLedger(repo)).some((e) => e.type === "confirmation_started")).toBe(false);
     const unconfirmed = await readFile(`${repo}/.autoresearch/campaigns/1/report.md`, "utf8");
-    expect(unconfirmed).toContain("- **Not confirmed:** no confirmation ran (accept.confirm_repeats: 0; `autoresearch confirm` runs one)");
+    expect(unconfirmed).toContain(
+      "- **Not confirmed:** no confirmation ran (accept.confirm_repeats: 0; `autoresearch confirm`, or `/autoresearch confirm` in a comment on GitHub, runs one)",
+    );
 
     const r = await cli(root.dir, repo, ["confirm", "--json"]);
     expect(r.code, r.all).toBe(0);

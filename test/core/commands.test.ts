@@ -7,6 +7,7 @@ describe("parseComment", () => {
     ["  /autoresearch PAUSE  ", [{ kind: "pause" }]],
     ["/autoresearch resume", [{ kind: "resume" }]],
     ["/autoresearch status", [{ kind: "status" }]],
+    ["/autoresearch confirm", [{ kind: "confirm" }]],
     ["/autoresearch try a cosine schedule with warmup", [{ kind: "try", idea: "a cosine schedule with warmup" }]],
     ["Looks good.\n/autoresearch try lower dropout\nthanks", [{ kind: "try", idea: "lower dropout" }]],
     ["/autoresearch pause\n/autoresearch try x", [{ kind: "pause" }, { kind: "try", idea: "x" }]],

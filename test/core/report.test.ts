@@ -550,7 +550,9 @@ describe("confirmation, guards and superseded keeps in reports", () => {
 
   it("says a campaign that stopped with a keep before any confirmation is not confirmed", () => {
     const md = renderMarkdown(campaign({ type: "campaign_stopped", reason: "time budget spent (max_hours: 1)" }));
-    expect(md).toContain("- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm` runs one)");
+    expect(md).toContain(
+      "- **Not confirmed:** the campaign stopped before a confirmation ran (`autoresearch confirm`, or `/autoresearch confirm` in a comment on GitHub, runs one)",
+    );
   });
 
   it("shows the guards beside the metric, in the summary and for each kept change", () => {
