@@ -26,6 +26,11 @@ import { goalFromIssue, isBot, limitProblems, mayCommand, type OperatorLimits, r
 /** The label that starts a campaign on an issue. */
 export const LABEL = "autoresearch";
 
+/** Seconds between reconciliation passes unless AUTORESEARCH_RECONCILE_SECONDS says otherwise. */
+export const DEFAULT_RECONCILE_SECONDS = 300;
+/** Least seconds between two edits of a running campaign's status comment unless AUTORESEARCH_STATUS_EDIT_SECONDS says otherwise. */
+export const DEFAULT_STATUS_EDIT_SECONDS = 10;
+
 /** What the App is started with (from the environment, see main.ts). */
 export interface AppSettings {
   limits: OperatorLimits;
@@ -38,6 +43,8 @@ export interface AppSettings {
   clock?: Clock;
   /** Told how long each piece of a campaign's queued work took (metrics; the benchmarks). */
   onWork?: AppCampaignDeps["onWork"];
+  /** Least seconds between two edits of a running campaign's status comment (default 0: every milestone). */
+  statusEditSeconds?: number;
 }
 
 /** Probot's pino logger behind our Logger port (fixed messages, metadata objects). */
@@ -97,6 +104,7 @@ export class Registry {
   /** Stops the reconciliation passes (an App embedded in a longer-lived process, tests). */
   stop(): void {
     for (const t of this.timers.splice(0)) clearTimeout(t);
+    for (const c of this.campaigns.values()) c.dispose();
   }
 
   /** The repository's context, made once per process (its installation client refreshes its own token). */
@@ -141,6 +149,7 @@ export class Registry {
           proposerFor: (config) => lazyProposer(config, this.settings.env, this.logger),
           proposalLeaseSeconds: this.settings.proposalLeaseSeconds,
           ...(this.settings.onWork ? { onWork: this.settings.onWork } : {}),
+          ...(this.settings.statusEditSeconds ? { statusEditSeconds: this.settings.statusEditSeconds } : {}),
         },
         id,
       );

@@ -52,6 +52,11 @@ export interface AppCampaignDeps {
   proposalLeaseSeconds: number;
   /** Told how long each piece of queued work took (metrics; the benchmarks). */
   onWork?: (work: { campaign: string; what: string; ms: number }) => void;
+  /**
+   * Least seconds between two edits of a running campaign's status comment (0: at every
+   * milestone). A milestone sooner is shown by one edit when they have passed; a stop at once.
+   */
+  statusEditSeconds?: number;
 }
 
 /** The links a campaign's status comment and pull request carry: its traces on the ledger branch, its runs. */
@@ -112,6 +117,14 @@ export class AppCampaign {
   private readonly arrived = new Map<number, NewEventInput[]>();
   /** A branch of the campaign was moved by someone else (the campaign stopped for it). */
   private branchMoved = false;
+  /**
+   * Experiment branches a verdict let go of, deleted once what the verdict freed was dispatched
+   * (a deletion is two requests that no runner waits for).
+   */
+  private deletions: { name: string; expected: string }[] = [];
+  /** When the status comment was last written (Date.now()), and the timer of an edit held back. */
+  private statusEditedAt = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
   /** What was last published, so unchanged text is not written again. */
   private shown: { status?: string; pull?: string; statusKey?: string; pullKey?: string } = {};
   private deps: AppCampaignDeps;
@@ -219,11 +232,13 @@ export class AppCampaign {
    * Appends what was recorded (a compare-and-swap: LedgerError when another writer was first).
    * `lazy`: not when all that waits is bookkeeping that can wait for the next append (which
    * workflow run holds which seeds: lost in a crash, the run's jobs say it again; a proposal asked
-   * of a proposer that spends nothing: lost in a crash, it is asked for again).
+   * of a proposer that spends nothing, and what it answered: lost in a crash, it is asked for
+   * again and, being deterministic for its experiment, makes the same commit; the run that
+   * measures it is dispatched only after an append that carries it).
    */
   private async flush(opts: { lazy?: boolean } = {}): Promise<void> {
     if (this.pending.length === 0) return;
-    if (opts.lazy && this.pending.every((e) => e.type === "runs_dispatched" || (e.type === "experiment_requested" && !e.reserved_usd))) return;
+    if (opts.lazy && this.pending.every(canWait)) return;
     const batch = this.pending;
     await this.ledger.appendStamped(batch);
     this.pending = this.pending.slice(batch.length);
@@ -250,7 +265,24 @@ export class AppCampaign {
   private engine(config: Config): EngineDeps & { executor: ActionsExecutor } {
     const { repo, logger, gh, where } = this.deps;
     const best = () => ({ branch: campaignBranch(this.id), commit: this.state?.best.commit ?? "" });
-    return { repo, logger, ledger: this.ledger, proposer: this.deps.proposerFor(config), executor: new ActionsExecutor(gh, where, repo, config, logger, best) };
+    // The engine's deletions wait for the end of the step (deleteDeferred).
+    const deferring = new Proxy(repo, {
+      get: (target, key) => {
+        if (key === "deleteBranch")
+          return async (name: string, expected: string) => {
+            this.deletions.push({ name, expected });
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return {
+      repo: deferring,
+      logger,
+      ledger: this.ledger,
+      proposer: this.deps.proposerFor(config),
+      executor: new ActionsExecutor(gh, where, repo, config, logger, best),
+    };
   }
 
   /**
@@ -278,8 +310,23 @@ export class AppCampaign {
     // (A stopped campaign plans nothing, but a confirmation someone asked for: its runs stay.)
     if (s.stopped && !confirming(s)) await this.cancelInFlight(s);
     await this.flush({ lazy: true });
+    await this.deleteDeferred();
     await this.removeIdleBranches(s);
     await this.publish();
+  }
+
+  /** Deletes the branches verdicts let go of; one someone moved is left in place, with a warning. */
+  private async deleteDeferred(): Promise<void> {
+    const todo = this.deletions;
+    this.deletions = [];
+    for (const { name, expected } of todo) {
+      try {
+        await this.deps.repo.deleteBranch(name, expected);
+      } catch (err) {
+        if (!(err instanceof BranchConflict)) throw err;
+        this.deps.logger.warn("experiment branch moved by someone else; left in place", { campaign: this.id, branch: name, error: err.message });
+      }
+    }
   }
 
   private async execute(s: CampaignState, cmd: Command, deps: EngineDeps & { executor: ActionsExecutor }): Promise<void> {
@@ -564,6 +611,18 @@ export class AppCampaign {
     // While it runs, the comment is edited at milestones only (a verdict, a new best, a pause, ...).
     const key = statusMilestone(s);
     if (s.published.statusComment && !s.stopped && this.shown.statusKey === key) return;
+    // Edits of a running campaign's comment are spaced (each is a write GitHub rate-limits, and
+    // nobody reads a comment edited twice a second): one held back is made when the time comes.
+    const wait = this.statusEditedAt + (this.deps.statusEditSeconds ?? 0) * 1000 - Date.now();
+    if (s.published.statusComment && !s.stopped && wait > 0) {
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = undefined;
+        this.run("publish", () => this.publish()).catch((err: unknown) =>
+          this.deps.logger.error("could not publish", { campaign: this.id, error: err instanceof Error ? err.message : String(err) }),
+        );
+      }, wait).unref();
+      return;
+    }
     const body = renderStatusComment(s, this.links(s));
     const issue = Number(s.campaign);
     if (!s.published.statusComment) {
@@ -588,6 +647,13 @@ export class AppCampaign {
     }
     this.shown.status = body;
     this.shown.statusKey = key;
+    this.statusEditedAt = Date.now();
+  }
+
+  /** Drops an edit held back (the process is stopping; the next start publishes what the ledger says). */
+  dispose(): void {
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
   }
 
   private async publishPullRequest(s: CampaignState): Promise<void> {
@@ -645,4 +711,21 @@ export class AppCampaign {
 /** True while a confirmation asked for on a stopped campaign (`/autoresearch confirm`) has not been judged. */
 export function confirming(s: CampaignState): boolean {
   return s.confirmation?.requested === true && s.confirmation.phase !== "done";
+}
+
+/** An event a lazy flush may leave for the next append (see AppCampaign.flush): bookkeeping, or a proposal that spent nothing. */
+function canWait(e: LedgerEvent): boolean {
+  const spent = (u: { input_tokens: number; output_tokens: number; cost_usd: number } | undefined) =>
+    u !== undefined && (u.cost_usd > 0 || u.input_tokens > 0 || u.output_tokens > 0);
+  switch (e.type) {
+    case "runs_dispatched":
+      return true;
+    case "experiment_requested":
+      return !e.reserved_usd;
+    case "experiment_proposed":
+    case "proposal_failed":
+      return !spent(e.usage) && !(e.type === "proposal_failed" && e.fatal);
+    default:
+      return false;
+  }
 }

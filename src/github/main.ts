@@ -6,11 +6,9 @@
 import { existsSync } from "node:fs";
 import { run } from "probot";
 import { ConfigError } from "../errors.js";
-import { autoresearchApp } from "./app.js";
+import { autoresearchApp, DEFAULT_RECONCILE_SECONDS, DEFAULT_STATUS_EDIT_SECONDS } from "./app.js";
 import { operatorLimits } from "./settings.js";
 
-/** Seconds between reconciliation passes unless AUTORESEARCH_RECONCILE_SECONDS says otherwise. */
-const RECONCILE_SECONDS = 300;
 /** Seconds a proposal may take before it is asked for again, unless AUTORESEARCH_PROPOSAL_LEASE_SECONDS says otherwise. */
 const PROPOSAL_LEASE_SECONDS = 1800;
 
@@ -23,7 +21,7 @@ export function environmentProblem(env: Record<string, string | undefined>): str
   if (env.PRIVATE_KEY_PATH?.trim() && !env.PRIVATE_KEY?.trim() && !existsSync(env.PRIVATE_KEY_PATH.trim()))
     return `PRIVATE_KEY_PATH points at ${JSON.stringify(env.PRIVATE_KEY_PATH)}, which does not exist`;
   if (!env.WEBHOOK_SECRET?.trim()) return "WEBHOOK_SECRET is not set: the webhook secret from the App's settings page";
-  for (const name of ["AUTORESEARCH_RECONCILE_SECONDS", "AUTORESEARCH_PROPOSAL_LEASE_SECONDS", "PORT"]) {
+  for (const name of ["AUTORESEARCH_RECONCILE_SECONDS", "AUTORESEARCH_PROPOSAL_LEASE_SECONDS", "AUTORESEARCH_STATUS_EDIT_SECONDS", "PORT"]) {
     const v = env[name]?.trim();
     if (v && !/^\d+$/.test(v)) return `${name} must be a whole number, not ${JSON.stringify(v)}`;
   }
@@ -46,8 +44,9 @@ async function main(): Promise<void> {
     autoresearchApp({
       limits,
       env: process.env,
-      reconcileSeconds: Number(process.env.AUTORESEARCH_RECONCILE_SECONDS?.trim() || RECONCILE_SECONDS),
+      reconcileSeconds: Number(process.env.AUTORESEARCH_RECONCILE_SECONDS?.trim() || DEFAULT_RECONCILE_SECONDS),
       proposalLeaseSeconds: Number(process.env.AUTORESEARCH_PROPOSAL_LEASE_SECONDS?.trim() || PROPOSAL_LEASE_SECONDS),
+      statusEditSeconds: Number(process.env.AUTORESEARCH_STATUS_EDIT_SECONDS?.trim() || DEFAULT_STATUS_EDIT_SECONDS),
     }),
   );
 }

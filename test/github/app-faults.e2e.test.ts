@@ -112,3 +112,23 @@ describe("the App when someone pushes to an experiment branch", () => {
     expect(await fake.fileAt(s.best.commit, "eval.mjs")).not.toContain("0.000001");
   }, 300_000);
 });
+
+describe("the App's status comment edits", () => {
+  it("are spaced by statusEditSeconds while the campaign runs; the stop is shown at once", async () => {
+    ensureBuilt();
+    const fake = await fakeWithExample(config());
+    gh = fake;
+    // An hour apart: the campaign (a minute) shows no milestone edit, only the comment and the stop.
+    app = await startAppInProcess(fake, { statusEditSeconds: 3600 });
+    const id = startCampaign(fake);
+    await fake.waitFor(() => campaignState(fake, id)?.stopped !== undefined, 240_000, "the campaign to stop");
+    await expectTruthfulEnd(fake, id, 3);
+    const edits = fake.calls.filter((c) => c.method === "PATCH" && c.template === "/repos/{owner}/{repo}/issues/comments/{comment_id}");
+    const posts = fake.calls.filter((c) => c.method === "POST" && c.template === "/repos/{owner}/{repo}/issues/{issue_number}/comments");
+    expect(posts).toHaveLength(1);
+    // Each verdict is a milestone (4 or more here); the comment was edited only once the campaign had stopped.
+    expect(ledgerEvents(fake, id).filter((e) => e.type === "experiment_judged").length).toBeGreaterThanOrEqual(4);
+    expect(edits.length).toBeGreaterThanOrEqual(1);
+    expect(edits.length).toBeLessThanOrEqual(2);
+  }, 300_000);
+});
