@@ -26,8 +26,28 @@ export function guardReading(name: string): Reading {
 /** Runs that count, by commit and seed: not cancelled (a cancelled seed is run again), each seed at most once. */
 export type RunIndex = Map<string, Map<number, RunState>>;
 
+/**
+ * What is derived from the runs alone, per state and runs version (CampaignState.runsVersion): a
+ * long campaign's planner reads it several times per event, and it grows with the campaign.
+ * Cached values are shared: callers never change them.
+ */
+const derived = new WeakMap<CampaignState, { version: number; index: RunIndex; groups: Map<string, NoiseGroup[]> }>();
+
+function derivedOf(s: CampaignState): { index: RunIndex; groups: Map<string, NoiseGroup[]> } {
+  let d = derived.get(s);
+  if (!d || d.version !== s.runsVersion) {
+    d = { version: s.runsVersion, index: buildIndex(s), groups: new Map() };
+    derived.set(s, d);
+  }
+  return d;
+}
+
 /** Indexes every run of the campaign that counts (finished or in flight) by commit and seed. */
 export function indexRuns(s: CampaignState): RunIndex {
+  return derivedOf(s).index;
+}
+
+function buildIndex(s: CampaignState): RunIndex {
   const index: RunIndex = new Map();
   for (const e of s.experiments) {
     if (!e) continue;
@@ -70,6 +90,19 @@ interface NoiseGroup {
  * so the groups pool into one estimate of the noise of a paired difference.
  */
 export function pairedGroups(s: CampaignState, index: RunIndex, goal: "minimize" | "maximize", scale: Scale, read: Reading = metricReading): NoiseGroup[] {
+  // The metric's groups over the campaign's own index are cached (see derivedOf).
+  const d = read === metricReading ? derivedOf(s) : undefined;
+  if (!d || d.index !== index) return buildGroups(s, index, goal, scale, read);
+  const key = `${goal}:${scale}`;
+  let groups = d.groups.get(key);
+  if (!groups) {
+    groups = buildGroups(s, index, goal, scale, read);
+    d.groups.set(key, groups);
+  }
+  return groups;
+}
+
+function buildGroups(s: CampaignState, index: RunIndex, goal: "minimize" | "maximize", scale: Scale, read: Reading): NoiseGroup[] {
   const groups: NoiseGroup[] = [];
   for (const e of s.experiments) {
     if (!e || e.experiment === 0 || e.commit === "") continue;

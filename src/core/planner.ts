@@ -126,18 +126,19 @@ function leaseExpired(until: string | undefined, now: Date): boolean {
 
 /** Experiments judged in a row since the last keep (failures included). */
 export function experimentsSinceKeep(s: CampaignState): number {
-  const judged = s.experiments.filter((e) => e && e.experiment > 0 && e.verdict).sort((a, b) => (a.verdict?.seq ?? 0) - (b.verdict?.seq ?? 0));
+  // Verdicts after the last keep's, in ledger order (one pass: a long campaign plans often).
+  let lastKeep = -1;
+  for (const e of s.experiments) if (e && e.experiment > 0 && e.verdict?.verdict === "keep") lastKeep = Math.max(lastKeep, e.verdict.seq);
   let n = 0;
-  for (let i = judged.length - 1; i >= 0; i--) {
-    if (judged[i]?.verdict?.verdict === "keep") break;
-    n++;
-  }
+  for (const e of s.experiments) if (e && e.experiment > 0 && e.verdict && e.verdict.seq > lastKeep) n++;
   return n;
 }
 
 /** Experiment numbers ever asked for (the baseline not counted): what max_experiments limits. */
 export function requestedCount(s: CampaignState): number {
-  return s.experiments.filter((e) => e && e.experiment > 0).length;
+  let n = 0;
+  for (const e of s.experiments) if (e && e.experiment > 0) n++;
+  return n;
 }
 
 /** Why the campaign must stop now, killing what is in flight (time, money, a proposer that cannot work), or undefined. */
@@ -230,7 +231,7 @@ function leaseCommands(s: CampaignState, now: Date): Command[] {
 /** Runs in flight across the campaign. */
 function runningCount(s: CampaignState): number {
   let running = 0;
-  for (const e of s.experiments) if (e) running += e.runs.filter((r) => r.status === "running").length;
+  for (const e of s.experiments) if (e) for (const r of e.runs) if (r.status === "running") running++;
   return running;
 }
 

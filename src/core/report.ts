@@ -118,6 +118,17 @@ export function formatDeltaWithPct(delta: number | null, pct: number | null): st
 
 /** The numbers every report shows, computed from the state alone. */
 export function summarize(state: CampaignState): CampaignSummary {
+  // A report reads it several times; it changes with every event (one per lastSeq). Shared: never changed by callers.
+  const known = summaries.get(state);
+  if (known?.seq === state.lastSeq) return known.summary;
+  const summary = buildSummary(state);
+  summaries.set(state, { seq: state.lastSeq, summary });
+  return summary;
+}
+
+const summaries = new WeakMap<CampaignState, { seq: number; summary: CampaignSummary }>();
+
+function buildSummary(state: CampaignState): CampaignSummary {
   const t = tally(state);
   const base = state.experiments[0];
   const baseline = base ? experimentMean(base) : null;

@@ -187,6 +187,11 @@ export interface CampaignState {
   stopped?: { reason: string; at: string };
   paused?: { reason: string; at: string };
   lastSeq: number;
+  /**
+   * Bumped by every event that may change an experiment's commits or runs (all but a few
+   * bookkeeping events): what is derived from the runs alone is cached per value (see pairing.ts).
+   */
+  runsVersion: number;
   lastAt: string;
   /** LLM spend recorded, plus the reservations of proposals a crash cut short (their spend is unknown). */
   costUsd: number;
@@ -294,6 +299,7 @@ function initialState(first: LedgerEvent | undefined): CampaignState {
     ],
     best: { experiment: 0, commit: first.base_commit },
     lastSeq: first.seq,
+    runsVersion: 0,
     lastAt: first.at,
     costUsd: 0,
     costUnknownUsd: 0,
@@ -311,6 +317,21 @@ function initialState(first: LedgerEvent | undefined): CampaignState {
  * Applies events that follow `s` to it, in place, and returns it: a driver that holds the state
  * applies only what is new (the same result as folding the whole ledger again).
  */
+/** Events that change no experiment's commits or runs (see CampaignState.runsVersion). */
+const RUNS_UNCHANGED: ReadonlySet<LedgerEvent["type"]> = new Set([
+  "published",
+  "instructions_added",
+  "experiment_requested",
+  "experiment_judged",
+  "runs_dispatched",
+  "judging_changed",
+  "confirmation_requested",
+  "confirmation_started",
+  "confirmation_judged",
+  "campaign_paused",
+  "campaign_stopped",
+]);
+
 export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): CampaignState {
   const get = (n: number, ev: LedgerEvent): ExperimentState => {
     const e = s.experiments[n];
@@ -334,6 +355,7 @@ export function foldInto(s: CampaignState, events: readonly LedgerEvent[]): Camp
     const previousAt = s.lastAt;
     s.lastSeq = ev.seq;
     s.lastAt = ev.at;
+    if (!RUNS_UNCHANGED.has(ev.type)) s.runsVersion++;
     switch (ev.type) {
       case "campaign_started":
         throw new FoldError(`a second campaign_started at seq ${ev.seq}`);

@@ -45,6 +45,8 @@ export interface AppSettings {
   onWork?: AppCampaignDeps["onWork"];
   /** Least seconds between two edits of a running campaign's status comment (default 0: every milestone). */
   statusEditSeconds?: number;
+  /** Wraps each campaign's proposer (the benchmarks time the proposer apart from the App). */
+  wrapProposer?: (proposer: Proposer) => Proposer;
 }
 
 /** Probot's pino logger behind our Logger port (fixed messages, metadata objects). */
@@ -146,7 +148,10 @@ export class Registry {
           repo: ctx.repo,
           logger: this.logger,
           clock: this.clock,
-          proposerFor: (config) => lazyProposer(config, this.settings.env, this.logger),
+          proposerFor: (config) => {
+            const p = lazyProposer(config, this.settings.env, this.logger);
+            return this.settings.wrapProposer ? this.settings.wrapProposer(p) : p;
+          },
           proposalLeaseSeconds: this.settings.proposalLeaseSeconds,
           ...(this.settings.onWork ? { onWork: this.settings.onWork } : {}),
           ...(this.settings.statusEditSeconds ? { statusEditSeconds: this.settings.statusEditSeconds } : {}),
