@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import type { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BranchConflict } from "../../src/errors.js";
 import type { GitHubClient } from "../../src/github/client.js";
 import { APP_IDENTITY } from "../../src/github/client.js";
 import { OctokitRepoHost } from "../../src/github/repo.js";
@@ -227,5 +228,22 @@ describe("OctokitRepoHost.merge", () => {
     // a.txt: base, ours and theirs; many/f2.txt: ours (= base) and theirs, for the diff.
     expect(count("/git/blobs/{file_sha}")).toBe(5);
     expect(calls.filter((c) => c.startsWith("POST"))).toEqual(["POST /repos/{owner}/{repo}/git/trees", "POST /repos/{owner}/{repo}/git/commits"]);
+  });
+});
+
+describe("OctokitRepoHost.setBranch", () => {
+  it("moves a branch to a commit that is not a descendant (a superseding keep), and only from the commit expected", async () => {
+    const a = await commitOn(head, { "a.txt": text("a\n") }, "best so far");
+    const b = await commitOn(head, { "a.txt": text("b\n") }, "a candidate made on the old best, which supersedes it");
+    const h = host();
+    await h.setBranch("autoresearch/9/best", a, null);
+    // Not a fast-forward from a: moved all the same, because it is where the ledger says.
+    await h.setBranch("autoresearch/9/best", b, a);
+    expect(git("rev-parse", "refs/heads/autoresearch/9/best")).toBe(b);
+    // From a commit it is not at (someone moved it; this process's cache is stale too): refused, nothing moves.
+    const fresh = host();
+    await expect(fresh.setBranch("autoresearch/9/best", a, head)).rejects.toBeInstanceOf(BranchConflict);
+    await expect(h.setBranch("autoresearch/9/best", a, a)).rejects.toBeInstanceOf(BranchConflict);
+    expect(git("rev-parse", "refs/heads/autoresearch/9/best")).toBe(b);
   });
 });
