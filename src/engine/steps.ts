@@ -343,3 +343,25 @@ export function runLost(cmd: Of<"run_lost">): NewEventInput[] {
 export function proposalLost(cmd: Of<"proposal_lost">): NewEventInput[] {
   return [{ type: "proposal_failed", experiment: cmd.experiment, reason: cmd.reason }];
 }
+
+/**
+ * The events of a command that needs no I/O (a lost run or proposal, the judging, the
+ * confirmation's start and result), as every driver records them; undefined for a command that
+ * does I/O (its driver carries it out).
+ */
+export function recordedEvents(cmd: Command): NewEventInput[] | undefined {
+  switch (cmd.kind) {
+    case "run_lost":
+      return runLost(cmd);
+    case "proposal_lost":
+      return proposalLost(cmd);
+    case "judging":
+      return judgingChanged(cmd);
+    case "start_confirmation":
+      return confirmationStarted(cmd);
+    case "confirm":
+      return confirmationJudged(cmd);
+    default:
+      return undefined;
+  }
+}

@@ -15,16 +15,12 @@ import { pullRequestMilestone, renderPullRequest, renderStatusComment, statusMil
 import { type CampaignState, fold, foldInto } from "../core/state.js";
 import {
   applyVerdict,
-  confirmationJudged,
-  confirmationStarted,
   type EngineDeps,
   isNewResult,
-  judgingChanged,
-  proposalLost,
   proposeExperiment,
   rebaseExperiment,
+  recordedEvents,
   runFinished,
-  runLost,
   runSpecs,
   runsStarted,
 } from "../engine/steps.js";
@@ -388,22 +384,8 @@ export class AppCampaign {
       case "rebase":
         this.record(await rebaseExperiment(s, cmd, deps));
         return;
-      case "run_lost":
-        this.record(runLost(cmd));
-        return;
-      case "proposal_lost":
-        this.record(proposalLost(cmd));
-        return;
-      // Issue 11's judging and confirmation, recorded as the local driver records them (their runs
-      // are start_runs like any other); how the App shows them is still to be written.
-      case "judging":
-        this.record(judgingChanged(cmd));
-        return;
-      case "start_confirmation":
-        this.record(confirmationStarted(cmd));
-        return;
-      case "confirm":
-        this.record(confirmationJudged(cmd));
+      default:
+        this.record(recordedEvents(cmd) ?? []);
         return;
     }
   }

@@ -7,20 +7,7 @@
 import type { LedgerEvent, NewEventInput } from "../core/events.js";
 import { type Command, commandKey, plan } from "../core/planner.js";
 import { type CampaignState, fold } from "../core/state.js";
-import {
-  applyVerdict,
-  confirmationJudged,
-  confirmationStarted,
-  type EngineDeps,
-  judgingChanged,
-  proposalLost,
-  proposeExperiment,
-  rebaseExperiment,
-  runFinished,
-  runLost,
-  runSpecs,
-  runsStarted,
-} from "../engine/steps.js";
+import { applyVerdict, type EngineDeps, proposeExperiment, rebaseExperiment, recordedEvents, runFinished, runSpecs, runsStarted } from "../engine/steps.js";
 import type { Clock, RunReporting, RunSpec } from "../ports.js";
 
 /** A run in progress, for progress displays. */
@@ -152,20 +139,8 @@ export async function drive(opts: DriveOptions): Promise<DriveResult> {
       case "rebase":
         await append(await rebaseExperiment(state, cmd, deps));
         return;
-      case "run_lost":
-        await append(runLost(cmd));
-        return;
-      case "proposal_lost":
-        await append(proposalLost(cmd));
-        return;
-      case "judging":
-        await append(judgingChanged(cmd));
-        return;
-      case "start_confirmation":
-        await append(confirmationStarted(cmd));
-        return;
-      case "confirm":
-        await append(confirmationJudged(cmd));
+      default:
+        await append(recordedEvents(cmd) ?? []);
         return;
     }
   };

@@ -20,20 +20,7 @@ import type { LedgerEvent, NewEventInput } from "../../src/core/events.js";
 import { campaignBranch } from "../../src/core/names.js";
 import { type Command, plan } from "../../src/core/planner.js";
 import { type CampaignState, fold } from "../../src/core/state.js";
-import {
-  applyVerdict,
-  confirmationJudged,
-  confirmationStarted,
-  isNewResult,
-  judgingChanged,
-  proposalLost,
-  proposeExperiment,
-  rebaseExperiment,
-  runFinished,
-  runLost,
-  runSpecs,
-  runsStarted,
-} from "../../src/engine/steps.js";
+import { applyVerdict, isNewResult, proposeExperiment, rebaseExperiment, recordedEvents, runFinished, runSpecs, runsStarted } from "../../src/engine/steps.js";
 import { drive } from "../../src/local/driver.js";
 import { type Executor, type Proposal, type ProposalContext, type RunSpec, silentLogger } from "../../src/ports.js";
 import { createRng } from "../../src/proposers/rng.js";
@@ -158,20 +145,8 @@ async function simulate(cfg: Settings, steps: Step[]) {
         case "rebase":
           await append(await rebaseExperiment(s, cmd, deps));
           break;
-        case "run_lost":
-          await append(runLost(cmd));
-          break;
-        case "proposal_lost":
-          await append(proposalLost(cmd));
-          break;
-        case "judging":
-          await append(judgingChanged(cmd));
-          break;
-        case "start_confirmation":
-          await append(confirmationStarted(cmd));
-          break;
-        case "confirm":
-          await append(confirmationJudged(cmd));
+        default:
+          await append(recordedEvents(cmd) ?? []);
           break;
       }
     }
