@@ -13,6 +13,7 @@ import type { ConfigInput } from "../src/core/config.js";
 import { LEDGER_VERSION, type LedgerEvent, type NewEventInput } from "../src/core/events.js";
 import { plan } from "../src/core/planner.js";
 import { fold } from "../src/core/state.js";
+import { judgingChanged, verdictEvent } from "../src/engine/steps.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
@@ -119,20 +120,7 @@ export function simulateCampaign(config: ConfigInput, candidates: number, model:
         break;
       }
       case "judge": {
-        append([
-          {
-            type: "experiment_judged",
-            experiment: cmd.experiment,
-            commit: cmd.commit,
-            verdict: cmd.verdict,
-            reason: cmd.reason,
-            baseline_mean: cmd.baselineMean,
-            candidate_mean: cmd.candidateMean,
-            improvement: cmd.improvement,
-            p_value: cmd.pValue,
-            ...(cmd.supersedes !== undefined ? { supersedes: cmd.supersedes } : {}),
-          },
-        ]);
+        append([verdictEvent(cmd)]);
         if (cmd.experiment === 0) break;
         t.candidates++;
         if (cmd.verdict === "keep") {
@@ -152,7 +140,7 @@ export function simulateCampaign(config: ConfigInput, candidates: number, model:
         break;
       }
       case "judging":
-        append([{ type: "judging_changed", scale: cmd.scale, deterministic: cmd.deterministic, reason: cmd.reason }]);
+        append(judgingChanged(cmd));
         break;
       case "stop":
         append([{ type: "campaign_stopped", reason: cmd.reason }]);

@@ -240,22 +240,25 @@ async function removeExperimentBranch(branch: string, commit: string, deps: Engi
 export async function applyVerdict(s: CampaignState, cmd: Of<"judge">, deps: EngineDeps): Promise<NewEventInput[]> {
   if (cmd.verdict === "keep" && cmd.experiment > 0) await deps.repo.setBranch(campaignBranch(s.campaign), cmd.commit, s.best.commit);
   if (cmd.branch) await removeExperimentBranch(cmd.branch, cmd.commit, deps);
-  return [
-    {
-      type: "experiment_judged",
-      experiment: cmd.experiment,
-      commit: cmd.commit,
-      verdict: cmd.verdict,
-      reason: cmd.reason,
-      baseline_mean: cmd.baselineMean,
-      candidate_mean: cmd.candidateMean,
-      improvement: cmd.improvement,
-      p_value: cmd.pValue,
-      ...(cmd.pairs !== undefined ? { pairs: cmd.pairs } : {}),
-      ...(cmd.guards ? { guards: cmd.guards } : {}),
-      ...(cmd.supersedes !== undefined ? { supersedes: cmd.supersedes } : {}),
-    },
-  ];
+  return [verdictEvent(cmd)];
+}
+
+/** The event that records a verdict (applyVerdict moves the branches first). */
+export function verdictEvent(cmd: Of<"judge">): NewEventInput {
+  return {
+    type: "experiment_judged",
+    experiment: cmd.experiment,
+    commit: cmd.commit,
+    verdict: cmd.verdict,
+    reason: cmd.reason,
+    baseline_mean: cmd.baselineMean,
+    candidate_mean: cmd.candidateMean,
+    improvement: cmd.improvement,
+    p_value: cmd.pValue,
+    ...(cmd.pairs !== undefined ? { pairs: cmd.pairs } : {}),
+    ...(cmd.guards ? { guards: cmd.guards } : {}),
+    ...(cmd.supersedes !== undefined ? { supersedes: cmd.supersedes } : {}),
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
+import { parseFileCommand } from "../github/fake/runner.js";
 
 /** The package root: the nearest folder above this file with a package.json (from test/ and from dist/test/). */
 export const PACKAGE_ROOT = (() => {
@@ -300,24 +301,6 @@ export async function runBundledAction(opts: RunOptions): Promise<ActionRun> {
     summary: await read("GITHUB_STEP_SUMMARY"),
     runnerTemp,
   };
-}
-
-/** Parses the `name<<delimiter ... delimiter` records of a file command. */
-export function parseFileCommand(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^=<]+)<<(.+)$/.exec(lines[i] ?? "");
-    if (m?.[1] && m[2]) {
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i] ?? "");
-      out[m[1]] = value.join("\n");
-      continue;
-    }
-    const kv = /^([^=]+)=(.*)$/.exec(lines[i] ?? "");
-    if (kv?.[1]) out[kv[1]] = kv[2] ?? "";
-  }
-  return out;
 }
 
 /**
